@@ -239,3 +239,5 @@ func errCode(t testing.TB, r resp) string {
 	t.Helper()
 	return parse(t, r).child("error").attr("code")
 }
+
+func siteLUID(kind, id string) string { return site.LUID(kind, id) }

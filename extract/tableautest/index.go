@@ -91,16 +91,16 @@ type projectRec struct {
 }
 
 type itemRec struct {
-	it        *site.Item
-	luid      string
-	name      string
-	typ       string
-	project   *projectRec
-	workbook  *itemRec // views
-	database  *itemRec // tables
-	ownerLUID string
-	owner     *userRec
-	views     []*itemRec // workbooks
+	it         *site.Item
+	luid       string
+	name       string
+	typ        string
+	project    *projectRec
+	workbook   *itemRec // views
+	database   *itemRec // tables
+	ownerLUID  string
+	owner      *userRec
+	views      []*itemRec // workbooks
 	contentURL string
 }
 

@@ -409,11 +409,11 @@ func (s *Server) ExpireSessions() { s.sessions.expireAll() }
 type Stats struct {
 	Requests     int64
 	ByEndpoint   map[string]int64 // "GET /sites/{site}/users" → count
-	RateLimited  int64           // 429 answers
-	ServerErrors int64           // injected 5xx answers
-	Unauthorized int64           // 401 answers
-	SignIns      int64           // successful sign-ins
-	Expired      int64           // sessions that expired (requests or time)
+	RateLimited  int64            // 429 answers
+	ServerErrors int64            // injected 5xx answers
+	Unauthorized int64            // 401 answers
+	SignIns      int64            // successful sign-ins
+	Expired      int64            // sessions that expired (requests or time)
 }
 
 type stats struct {
