@@ -276,7 +276,7 @@ func (s *Server) getJob(q *request, id string) *apiErr {
 	n := el("job", "id", id, "mode", "Asynchronous", "type", j.Type, "progress", "100", "createdAt", ts(j.CreatedAt),
 		"startedAt", optTime(j.StartedAt), "completedAt", optTime(j.CompletedAt), "finishCode", finish)
 	if it := s.ix.itemByID[j.Item]; it != nil && (it.typ == caps.Workbook || it.typ == caps.Datasource) {
-		n.add(el("extractRefreshJob").add(el(it.typ, "id", it.luid, "name", it.name)))
+		n.add(el("extractRefreshJob").add(textEl("notes", jobStatus(j)), el(it.typ, "id", it.luid, "name", it.name)))
 	}
 	q.write(200, n)
 	return nil

@@ -180,7 +180,7 @@ func parse(t testing.TB, r resp) *tree {
 			}
 			n := &tree{name: tk.Name.Local, attrs: map[string]string{}}
 			for _, a := range tk.Attr {
-				if a.Name.Space == "" {
+				if a.Name.Space == "" && a.Name.Local != "xmlns" {
 					n.attrs[a.Name.Local] = a.Value
 				}
 			}
