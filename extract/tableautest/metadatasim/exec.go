@@ -80,8 +80,8 @@ type exec struct {
 // countable reports whether objects of the type count against the node
 // limit: every returned object does, except the connection wrappers and
 // PageInfo (spec/metadata-api.md §7 cost model).
-func countable(typ string) bool {
-	return typ != "PageInfo" && !strings.HasSuffix(typ, "Connection") && typ != "Query"
+func (e *exec) countable(typ string) bool {
+	return typ != "PageInfo" && typ != "Query" && !e.s.connTypes[typ]
 }
 
 func (e *exec) matches(concrete, cond string) bool {
@@ -157,7 +157,7 @@ func (e *exec) collect(typ string, sels []ast.SelectionSet) []cfield {
 // object writes o (of concrete type typ) with the selection, or null when
 // the node limit is reached.
 func (e *exec) object(o *obj, typ string, sels []ast.SelectionSet, path []any) {
-	if countable(typ) {
+	if e.countable(typ) {
 		if e.nodes >= e.limit {
 			// Tableau cuts the result: objects past the limit come back
 			// null and the response carries NODE_LIMIT_EXCEEDED.
@@ -197,7 +197,7 @@ func (e *exec) field(o *obj, typ string, cf cfield, path []any) {
 
 	// Connections: root ones page over every object of the node type,
 	// nested ones over the list field they are named after.
-	if named != nil && named.Kind == ast.Object && strings.HasSuffix(named.Name, "Connection") {
+	if named != nil && e.s.connTypes[named.Name] {
 		var list []*obj
 		if o == nil {
 			list = e.s.roots[e.s.nodeType(named.Name)]

@@ -61,6 +61,7 @@ type Server struct {
 	scope      string
 	roots      map[string][]*obj // named type (object or interface) → objects sorted by id
 	implements map[string]map[string]bool
+	connTypes  map[string]bool // types with nodes and pageInfo (not VirtualConnection)
 	buildErr   error
 }
 
@@ -75,7 +76,7 @@ func New(s *site.Site, cfg Config) http.Handler {
 
 // NewServer is New with the concrete type.
 func NewServer(s *site.Site, cfg Config) *Server {
-	srv := &Server{cfg: cfg, limit: cfg.NodeLimit, scope: "sites/1", roots: map[string][]*obj{}, implements: map[string]map[string]bool{}}
+	srv := &Server{cfg: cfg, limit: cfg.NodeLimit, scope: "sites/1", roots: map[string][]*obj{}, implements: map[string]map[string]bool{}, connTypes: map[string]bool{}}
 	if srv.limit <= 0 {
 		srv.limit = DefaultNodeLimit
 	}
@@ -91,6 +92,9 @@ func NewServer(s *site.Site, cfg Config) *Server {
 		return srv
 	}
 	for name, def := range schema.Types {
+		if def.Kind == ast.Object && def.Fields.ForName("nodes") != nil && def.Fields.ForName("pageInfo") != nil {
+			srv.connTypes[name] = true
+		}
 		for _, i := range def.Interfaces {
 			if srv.implements[name] == nil {
 				srv.implements[name] = map[string]bool{}

@@ -1,0 +1,389 @@
+package metadata
+
+import (
+	"context"
+	"time"
+
+	"github.com/Khan/genqlient/graphql"
+)
+
+// page is one decoded page of a connection, independent of the operation.
+type page struct {
+	total     int
+	hasNext   bool
+	endCursor string
+	objects   int
+	nodes     int // objects in the page at any depth (the node-limit cost)
+	// first names the page's first object (id and, when returned, name)
+	// for reports about an object that cannot be read.
+	first string
+	// apply records the page's objects and links in the collector.
+	apply func(c *collector)
+}
+
+// operation is one paginated Metadata API operation of
+// metadata-queries.graphql.
+type operation struct {
+	name    string // GraphQL operation name
+	root    string // root connection field, for messages
+	initial int    // starting page size (spec/metadata-api.md §7)
+	fetch   func(ctx context.Context, cl graphql.Client, first int, after string) (*page, error)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func afterPtr(after string) *string {
+	if after == "" {
+		return nil
+	}
+	return &after
+}
+
+func describe(id string, name *string) string {
+	if name != nil && *name != "" {
+		return id + " (" + *name + ")"
+	}
+	return id
+}
+
+// operations lists the walks in the order they start.
+func operations() []operation {
+	return []operation{
+		{name: "TabauditWorkbookViews", root: "workbooksConnection", initial: 25, fetch: fetchWorkbooks},
+		{name: "TabauditSheetLineage", root: "sheetsConnection", initial: 250, fetch: fetchSheets},
+		{name: "TabauditEmbeddedDatasourceLineage", root: "embeddedDatasourcesConnection", initial: 50, fetch: fetchEmbedded},
+		{name: "TabauditPublishedDatasourceLineage", root: "publishedDatasourcesConnection", initial: 100, fetch: fetchPublished},
+		{name: "TabauditTables", root: "databaseTablesConnection", initial: 1000, fetch: fetchTables},
+		{name: "TabauditCustomSQL", root: "customSQLTablesConnection", initial: 100, fetch: fetchCustomSQL},
+		{name: "TabauditFlows", root: "flowsConnection", initial: 100, fetch: fetchFlows},
+	}
+}
+
+func fetchWorkbooks(ctx context.Context, cl graphql.Client, first int, after string) (*page, error) {
+	resp, err := TabauditWorkbookViews(ctx, cl, ptr(first), afterPtr(after), nil)
+	if resp == nil {
+		return nil, err
+	}
+	conn := resp.WorkbooksConnection
+	p := &page{total: conn.TotalCount, hasNext: conn.PageInfo.HasNextPage, endCursor: deref(conn.PageInfo.EndCursor), objects: len(conn.Nodes), nodes: countNodes(conn.Nodes)}
+	if len(conn.Nodes) > 0 {
+		p.first = describe(conn.Nodes[0].Id, conn.Nodes[0].Name)
+	}
+	p.apply = func(c *collector) {
+		for _, w := range conn.Nodes {
+			n := c.node(w.Id, kindWorkbook)
+			n.luid = ptr(w.Luid)
+			n.set(&n.name, w.Name)
+			n.set(&n.projectLUID, w.ProjectLuid)
+			n.extra("projectName", w.ProjectName)
+			n.extra("ownerLuid", w.Owner.Luid)
+			if !w.UpdatedAt.IsZero() {
+				n.extra("updatedAt", w.UpdatedAt.UTC().Format(time.RFC3339))
+			}
+			for _, s := range w.Sheets {
+				sn := c.node(s.Id, kindSheet)
+				sn.luid = ptr(s.Luid)
+				sn.set(&sn.name, s.Name)
+				sn.set(&sn.path, s.Path)
+				sn.workbookLUID = ptr(w.Luid)
+				sn.extra("documentViewId", s.DocumentViewId)
+				c.edge(w.Id, s.Id, "workbook>sheet")
+			}
+			for _, d := range w.Dashboards {
+				dn := c.node(d.Id, kindDashboard)
+				dn.luid = ptr(d.Luid)
+				dn.set(&dn.name, d.Name)
+				dn.set(&dn.path, d.Path)
+				dn.workbookLUID = ptr(w.Luid)
+				dn.extra("documentViewId", d.DocumentViewId)
+				c.edge(w.Id, d.Id, "workbook>dashboard")
+				for _, s := range d.Sheets {
+					c.node(s.Id, kindSheet)
+					c.edge(s.Id, d.Id, "sheet>dashboard")
+				}
+			}
+			for _, e := range w.EmbeddedDatasources {
+				en := c.node(e.Id, kindEmbedded)
+				en.workbookLUID = ptr(w.Luid)
+			}
+		}
+	}
+	return p, err
+}
+
+func fetchSheets(ctx context.Context, cl graphql.Client, first int, after string) (*page, error) {
+	resp, err := TabauditSheetLineage(ctx, cl, ptr(first), afterPtr(after))
+	if resp == nil {
+		return nil, err
+	}
+	conn := resp.SheetsConnection
+	p := &page{total: conn.TotalCount, hasNext: conn.PageInfo.HasNextPage, endCursor: deref(conn.PageInfo.EndCursor), objects: len(conn.Nodes), nodes: countNodes(conn.Nodes)}
+	if len(conn.Nodes) > 0 {
+		p.first = describe(conn.Nodes[0].Id, conn.Nodes[0].Path)
+	}
+	p.apply = func(c *collector) {
+		for _, s := range conn.Nodes {
+			n := c.node(s.Id, kindSheet)
+			n.luid = ptr(s.Luid)
+			n.set(&n.path, s.Path)
+			if s.Workbook != nil {
+				n.workbookLUID = ptr(s.Workbook.Luid)
+			}
+			for _, d := range s.ContainedInDashboards {
+				if d == nil {
+					continue
+				}
+				dn := c.node(d.Id, kindDashboard)
+				dn.luid = ptr(d.Luid)
+				c.edge(s.Id, d.Id, "sheet>dashboard")
+			}
+			for _, e := range s.ParentEmbeddedDatasources {
+				c.node(e.Id, kindEmbedded)
+				c.edge(e.Id, s.Id, "embedded_datasource>sheet")
+			}
+			for _, t := range s.UpstreamTables {
+				tn := c.node(t.Id, kindTable)
+				tn.luid = ptr(t.Luid)
+				c.edge(t.Id, s.Id, "table>sheet")
+			}
+			// upstreamDatasources is the published sources behind the
+			// sheet's embedded ones: the published>embedded>sheet path
+			// already carries it.
+		}
+	}
+	return p, err
+}
+
+func fetchEmbedded(ctx context.Context, cl graphql.Client, first int, after string) (*page, error) {
+	resp, err := TabauditEmbeddedDatasourceLineage(ctx, cl, ptr(first), afterPtr(after))
+	if resp == nil {
+		return nil, err
+	}
+	conn := resp.EmbeddedDatasourcesConnection
+	p := &page{total: conn.TotalCount, hasNext: conn.PageInfo.HasNextPage, endCursor: deref(conn.PageInfo.EndCursor), objects: len(conn.Nodes), nodes: countNodes(conn.Nodes)}
+	if len(conn.Nodes) > 0 {
+		p.first = describe(conn.Nodes[0].Id, conn.Nodes[0].Name)
+	}
+	p.apply = func(c *collector) {
+		for _, e := range conn.Nodes {
+			n := c.node(e.Id, kindEmbedded)
+			n.set(&n.name, e.Name)
+			n.extra("hasUserReference", e.HasUserReference)
+			if e.Workbook != nil {
+				n.workbookLUID = ptr(e.Workbook.Luid)
+			}
+			for _, pd := range e.ParentPublishedDatasources {
+				c.edgeFromLUID(pd.Luid, kindPublished, e.Id, "published_datasource>embedded_datasource")
+			}
+			for _, t := range e.UpstreamTables {
+				tn := c.node(t.Id, kindTable)
+				tn.luid = ptr(t.Luid)
+				c.edge(t.Id, e.Id, "table>embedded_datasource")
+			}
+			for _, s := range e.DownstreamSheets {
+				c.node(s.Id, kindSheet)
+				c.edge(e.Id, s.Id, "embedded_datasource>sheet")
+			}
+		}
+	}
+	return p, err
+}
+
+func fetchPublished(ctx context.Context, cl graphql.Client, first int, after string) (*page, error) {
+	resp, err := TabauditPublishedDatasourceLineage(ctx, cl, ptr(first), afterPtr(after))
+	if resp == nil {
+		return nil, err
+	}
+	conn := resp.PublishedDatasourcesConnection
+	p := &page{total: conn.TotalCount, hasNext: conn.PageInfo.HasNextPage, endCursor: deref(conn.PageInfo.EndCursor), objects: len(conn.Nodes), nodes: countNodes(conn.Nodes)}
+	if len(conn.Nodes) > 0 {
+		p.first = describe(conn.Nodes[0].Id, conn.Nodes[0].Name)
+	}
+	p.apply = func(c *collector) {
+		for _, d := range conn.Nodes {
+			n := c.node(d.Id, kindPublished)
+			n.luid = ptr(d.Luid)
+			n.set(&n.name, d.Name)
+			n.extra("projectName", d.ProjectName)
+			n.extra("hasUserReference", d.HasUserReference)
+			n.extra("ownerLuid", d.Owner.Luid)
+			for _, up := range d.UpstreamDatasources {
+				c.edgeFromLUID(up.Luid, kindPublished, d.Id, "published_datasource>published_datasource")
+			}
+			for _, t := range d.UpstreamTables {
+				tn := c.node(t.Id, kindTable)
+				tn.luid = ptr(t.Luid)
+				c.edge(t.Id, d.Id, "table>published_datasource")
+			}
+			for _, v := range d.UpstreamVirtualConnectionTables {
+				if v == nil {
+					continue
+				}
+				vn := c.node(v.Id, kindVCTable)
+				vn.luid = ptr(v.Luid)
+				vn.set(&vn.name, v.Name)
+				c.edge(v.Id, d.Id, "virtual_connection_table>published_datasource")
+				if vc := v.VirtualConnection; vc != nil {
+					cn := c.node(vc.Id, kindVC)
+					cn.luid = ptr(vc.Luid)
+					cn.set(&cn.name, vc.Name)
+					c.edge(vc.Id, v.Id, "virtual_connection>virtual_connection_table")
+				}
+				for _, t := range v.UpstreamTables {
+					tn := c.node(t.Id, kindTable)
+					tn.luid = ptr(t.Luid)
+					c.edge(t.Id, v.Id, "table>virtual_connection_table")
+				}
+			}
+		}
+	}
+	return p, err
+}
+
+func fetchTables(ctx context.Context, cl graphql.Client, first int, after string) (*page, error) {
+	resp, err := TabauditTables(ctx, cl, ptr(first), afterPtr(after), nil)
+	if resp == nil {
+		return nil, err
+	}
+	conn := resp.DatabaseTablesConnection
+	p := &page{total: conn.TotalCount, hasNext: conn.PageInfo.HasNextPage, endCursor: deref(conn.PageInfo.EndCursor), objects: len(conn.Nodes), nodes: countNodes(conn.Nodes)}
+	if len(conn.Nodes) > 0 {
+		p.first = describe(conn.Nodes[0].Id, conn.Nodes[0].FullName)
+	}
+	p.apply = func(c *collector) {
+		for _, t := range conn.Nodes {
+			n := c.node(t.Id, kindTable)
+			n.luid = ptr(t.Luid)
+			n.listed = true
+			n.set(&n.name, t.Name)
+			n.set(&n.schema, t.Schema)
+			n.set(&n.fullName, t.FullName)
+			n.set(&n.connectionType, t.ConnectionType)
+			n.extra("isEmbedded", t.IsEmbedded)
+			n.obfuscated = t.Name == nil
+			if t.Database != nil && *t.Database != nil {
+				db := *t.Database
+				dn := c.node(db.GetId(), kindDatabase)
+				dn.luid = ptr(db.GetLuid())
+				dn.set(&dn.name, db.GetName())
+				dn.set(&dn.connectionType, db.GetConnectionType())
+				dn.extra("type", db.GetTypename())
+				switch x := db.(type) {
+				case *TabauditTablesDatabaseTablesConnectionNodesDatabaseTableDatabaseDatabaseServer:
+					dn.extra("hostName", x.HostName)
+					dn.extra("port", x.Port)
+					dn.extra("service", x.Service)
+				case *TabauditTablesDatabaseTablesConnectionNodesDatabaseTableDatabaseFile:
+					dn.extra("filePath", x.FilePath)
+				case *TabauditTablesDatabaseTablesConnectionNodesDatabaseTableDatabaseCloudFile:
+					dn.extra("provider", x.Provider)
+					dn.extra("fileId", x.FileId)
+				case *TabauditTablesDatabaseTablesConnectionNodesDatabaseTableDatabaseWebDataConnector:
+					dn.extra("connectorUrl", x.ConnectorUrl)
+				}
+				n.set(&n.databaseName, db.GetName())
+				c.edge(db.GetId(), t.Id, "database>table")
+			}
+			for _, q := range t.ReferencedByQueries {
+				if q == nil {
+					continue
+				}
+				c.node(q.Id, kindCustomSQL)
+				c.edge(t.Id, q.Id, "table>custom_sql")
+			}
+		}
+	}
+	return p, err
+}
+
+func fetchCustomSQL(ctx context.Context, cl graphql.Client, first int, after string) (*page, error) {
+	resp, err := TabauditCustomSQL(ctx, cl, ptr(first), afterPtr(after))
+	if resp == nil {
+		return nil, err
+	}
+	conn := resp.CustomSQLTablesConnection
+	p := &page{total: conn.TotalCount, hasNext: conn.PageInfo.HasNextPage, endCursor: deref(conn.PageInfo.EndCursor), objects: len(conn.Nodes), nodes: countNodes(conn.Nodes)}
+	if len(conn.Nodes) > 0 {
+		p.first = describe(conn.Nodes[0].Id, conn.Nodes[0].Name)
+	}
+	p.apply = func(c *collector) {
+		for _, q := range conn.Nodes {
+			n := c.node(q.Id, kindCustomSQL)
+			n.set(&n.name, q.Name)
+			n.set(&n.query, q.Query)
+			n.set(&n.connectionType, q.ConnectionType)
+			n.extra("isUnsupportedCustomSql", q.IsUnsupportedCustomSql)
+			if db := q.Database; db != nil && *db != nil {
+				dn := c.node((*db).GetId(), kindDatabase)
+				dn.luid = ptr((*db).GetLuid())
+				dn.set(&dn.name, (*db).GetName())
+				n.set(&n.databaseName, (*db).GetName())
+				c.edge((*db).GetId(), q.Id, "database>custom_sql")
+			}
+			for _, t := range q.Tables {
+				tn := c.node(t.Id, kindTable)
+				tn.luid = ptr(t.Luid)
+				c.edge(t.Id, q.Id, "table>custom_sql")
+			}
+			for _, d := range q.DownstreamDatasources {
+				c.edgeToLUID(q.Id, d.Luid, kindPublished, "custom_sql>published_datasource")
+			}
+			for _, w := range q.DownstreamWorkbooks {
+				c.edgeToLUID(q.Id, w.Luid, kindWorkbook, "custom_sql>workbook")
+			}
+			for _, s := range q.DownstreamSheets {
+				sn := c.node(s.Id, kindSheet)
+				sn.luid = ptr(s.Luid)
+				c.edge(q.Id, s.Id, "custom_sql>sheet")
+			}
+		}
+	}
+	return p, err
+}
+
+func fetchFlows(ctx context.Context, cl graphql.Client, first int, after string) (*page, error) {
+	resp, err := TabauditFlows(ctx, cl, ptr(first), afterPtr(after))
+	if resp == nil {
+		return nil, err
+	}
+	conn := resp.FlowsConnection
+	p := &page{total: conn.TotalCount, hasNext: conn.PageInfo.HasNextPage, endCursor: deref(conn.PageInfo.EndCursor), objects: len(conn.Nodes), nodes: countNodes(conn.Nodes)}
+	if len(conn.Nodes) > 0 {
+		p.first = describe(conn.Nodes[0].Id, conn.Nodes[0].Name)
+	}
+	p.apply = func(c *collector) {
+		for _, f := range conn.Nodes {
+			n := c.node(f.Id, kindFlow)
+			n.luid = ptr(f.Luid)
+			n.set(&n.name, f.Name)
+			n.extra("projectName", f.ProjectName)
+			if f.Owner != nil {
+				n.extra("ownerLuid", f.Owner.Luid)
+			}
+			for _, t := range f.UpstreamTables {
+				tn := c.node(t.Id, kindTable)
+				tn.luid = ptr(t.Luid)
+				c.edge(t.Id, f.Id, "table>flow")
+			}
+			for _, d := range f.UpstreamDatasources {
+				c.edgeFromLUID(d.Luid, kindPublished, f.Id, "published_datasource>flow")
+			}
+			for _, t := range f.DownstreamTables {
+				tn := c.node(t.Id, kindTable)
+				tn.luid = ptr(t.Luid)
+				c.edge(f.Id, t.Id, "flow>table")
+			}
+			for _, d := range f.DownstreamDatasources {
+				c.edgeToLUID(f.Id, d.Luid, kindPublished, "flow>published_datasource")
+			}
+		}
+	}
+	return p, err
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
