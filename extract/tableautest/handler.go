@@ -270,7 +270,6 @@ func (s *Server) serveMetadata(q *request) {
 // route dispatches on the path after /api/{ver}/.
 func (s *Server) route(q *request) {
 	segs := q.segs
-	method := q.r.Method
 	switch {
 	case len(segs) == 1 && (segs[0] == "serverinfo" || segs[0] == "serverInfo"):
 		s.handle(q, "GET", "GET /serverinfo", "2.4", false, s.serverInfo)
@@ -300,7 +299,7 @@ func (s *Server) route(q *request) {
 			s.handle(q, "GET", "GET /sites/{site}", "2.0", true, s.getSite)
 			return
 		}
-		s.routeSite(q, segs[2:], method)
+		s.routeSite(q, segs[2:])
 		return
 	}
 	s.unknown(q)
@@ -346,7 +345,7 @@ func (s *Server) handle(q *request, method, ep, minVer string, auth bool, fn fun
 }
 
 // routeSite dispatches /sites/{site}/… requests.
-func (s *Server) routeSite(q *request, p []string, method string) {
+func (s *Server) routeSite(q *request, p []string) {
 	h := func(ep, minVer string, fn func(*request) *apiErr) {
 		s.handle(q, "GET", "GET /sites/{site}/"+ep, minVer, true, fn)
 	}
@@ -449,7 +448,6 @@ func (s *Server) routeSite(q *request, p []string, method string) {
 	default:
 		s.unknown(q)
 	}
-	_ = method
 }
 
 // itemPath maps a path segment to a content type, its canonical segment and
