@@ -2,7 +2,6 @@ package metadata
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -138,8 +137,19 @@ type countingDoer struct {
 
 func (c *countingDoer) Do(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
-	return c.d.Do(r)
+	resp, err := c.d.Do(r)
+	if err != nil {
+		return nil, &doerError{err}
+	}
+	return resp, nil
 }
+
+// doerError marks an error of the Doer (transport, sign-in, retries given
+// up) apart from errors decoding the answer.
+type doerError struct{ err error }
+
+func (e *doerError) Error() string { return e.err.Error() }
+func (e *doerError) Unwrap() error { return e.err }
 
 // Extract walks the Metadata API lineage operations at endpoint (the
 // server's /api/metadata/graphql) and emits lineage_nodes and lineage_edges
@@ -601,20 +611,21 @@ func classify(err error, timedOut bool) verdict {
 		return v
 	case errors.As(err, &list):
 	default:
-		var syn *json.SyntaxError
-		var typ *json.UnmarshalTypeError
-		if errors.As(err, &syn) || errors.As(err, &typ) {
-			v.code = "INVALID_RESPONSE"
-			v.fatal = fmt.Errorf("response is not the expected JSON: %w", err)
+		var de *doerError
+		if errors.As(err, &de) {
+			var ue *url.Error
+			if errors.As(err, &ue) && ue.Timeout() || errors.Is(err, context.DeadlineExceeded) {
+				v.shrink = "REQUEST_TIMEOUT"
+				return v
+			}
+			v.code = "REQUEST_FAILED"
+			v.fatal = fmt.Errorf("request failed: %w", de.err)
 			return v
 		}
-		var ue *url.Error
-		if errors.As(err, &ue) && ue.Timeout() {
-			v.shrink = "REQUEST_TIMEOUT"
-			return v
-		}
-		v.code = "REQUEST_FAILED"
-		v.fatal = fmt.Errorf("request failed: %w", err)
+		// Anything else came from decoding the body: truncated or not
+		// the JSON the operation expects.
+		v.code = "INVALID_RESPONSE"
+		v.fatal = fmt.Errorf("response is not the expected JSON: %w", err)
 		return v
 	}
 	var fatalMsgs []string

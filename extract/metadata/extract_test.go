@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,4 +33,72 @@ func TestRoundTrip(t *testing.T) {
 		t.Errorf("Complete = %v, Failures = %v, Notes = %v; want complete", st.Complete, st.Failures, st.Notes)
 	}
 	t.Logf("stats: %+v", st)
+}
+
+var smallParams = synthParams{Workbooks: 40, Datasources: 20, Flows: 20, Tables: 60, Databases: 4, CustomSQL: 12, VirtualConnections: 2}
+
+// TestNodeLimit: a limit that cuts every operation's default first page
+// must give exactly the rows of an unlimited run, at the cost of extra
+// requests, and still be complete.
+func TestNodeLimit(t *testing.T) {
+	s := synthSite(smallParams, 1)
+	name := func(v string) string { return v }
+	base, baseSt, err := run(t, newSim(t, s, metadatasim.Config{}, 0, nil).URL, Options{})
+	if err != nil {
+		t.Fatalf("unlimited run: %v", err)
+	}
+	const limit = 60
+	got, st, err := run(t, newSim(t, s, metadatasim.Config{NodeLimit: limit}, 0, nil).URL, Options{NodeLimit: limit})
+	if err != nil {
+		t.Fatalf("limited run: %v", err)
+	}
+	if d := lineDiff(render(base, name), render(got, name)); d != "" {
+		t.Errorf("rows under a node limit of %d differ from the unlimited run:\n%s", limit, d)
+	}
+	if !st.Complete || len(st.Failures) > 0 {
+		t.Errorf("Complete = %v, Failures = %v; want complete", st.Complete, st.Failures)
+	}
+	for _, op := range st.Operations {
+		if op.Shrinks == 0 {
+			t.Errorf("%s: default first page was not cut (no shrink); lower the limit or grow the fixture", op.Operation)
+		}
+		if op.Nodes > op.Pages*limit {
+			t.Errorf("%s: %d nodes in %d kept pages exceeds the limit %d", op.Operation, op.Nodes, op.Pages, limit)
+		}
+	}
+	if st.Requests <= baseSt.Requests {
+		t.Errorf("limited run used %d requests, unlimited %d; want more", st.Requests, baseSt.Requests)
+	}
+	t.Logf("node limit %d: %d requests (unlimited: %d, extra %d), %d nodes, %d edges, utilisation %.0f%%",
+		limit, st.Requests, baseSt.Requests, st.Requests-baseSt.Requests, st.Nodes, st.Edges, 100*st.Utilisation)
+	for _, op := range st.Operations {
+		t.Logf("  %-36s total %4d pages %3d requests %3d shrinks %2d sizes %v", op.Operation, op.TotalCount, op.Pages, op.Requests, op.Shrinks, op.PageSizes)
+	}
+}
+
+// TestObjectOverLimit: a workbook that costs more nodes than the limit at
+// page size 1 is named in the stats, lineage is incomplete, and the walk
+// continues past it.
+func TestObjectOverLimit(t *testing.T) {
+	s := loadSite(t, "roundtrip.yaml")
+	// wb-sales costs 10 nodes in TabauditWorkbookViews; everything else ≤ 9.
+	r, st, err := run(t, newSim(t, s, metadatasim.Config{NodeLimit: 9}, 0, nil).URL, Options{NodeLimit: 9})
+	if err != nil {
+		t.Fatalf("Extract: %v", err)
+	}
+	if st.Complete {
+		t.Error("Complete = true; want false")
+	}
+	want := metadatasim.GraphID("workbook", "wb-sales") + " (Sales)"
+	if len(st.Failures) != 1 || st.Failures[0].Object != want || st.Failures[0].Operation != "TabauditWorkbookViews" || st.Failures[0].Code != "NODE_LIMIT_EXCEEDED" {
+		t.Fatalf("Failures = %+v; want one NODE_LIMIT_EXCEEDED failure naming %s", st.Failures, want)
+	}
+	// The other workbook was still read.
+	out := render(r, namer(s))
+	if !strings.Contains(out, "workbook:wb-direct\tsheet:sh-customers\tworkbook>sheet") {
+		t.Errorf("wb-direct's edges missing after skipping wb-sales:\n%s", out)
+	}
+	if strings.Contains(out, "workbook:wb-sales\tsheet:sh-orders") {
+		t.Errorf("edges of the unreadable workbook were emitted from a truncated page")
+	}
 }

@@ -123,7 +123,9 @@ type signInDoer struct {
 	err   error
 }
 
-func newDoer(base string) *signInDoer { return &signInDoer{base: base, hc: &http.Client{Timeout: time.Minute}} }
+func newDoer(base string) *signInDoer {
+	return &signInDoer{base: base, hc: &http.Client{Timeout: time.Minute}}
+}
 
 func (d *signInDoer) Do(r *http.Request) (*http.Response, error) {
 	d.once.Do(func() {

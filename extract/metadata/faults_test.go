@@ -1,0 +1,353 @@
+package metadata
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tabaudit/tabaudit/extract/site"
+	"github.com/tabaudit/tabaudit/extract/tableautest/metadatasim"
+)
+
+func writeRaw(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}
+
+// onOp counts the requests of one operation and calls f with that count.
+func onOp(op string, f func(k int, w http.ResponseWriter, next func() *httptest.ResponseRecorder) bool) fault {
+	var mu sync.Mutex
+	k := 0
+	return func(_ int, name string, _ []byte, w http.ResponseWriter, next func() *httptest.ResponseRecorder) bool {
+		if name != op {
+			return false
+		}
+		mu.Lock()
+		k++
+		n := k
+		mu.Unlock()
+		return f(n, w, next)
+	}
+}
+
+// rewrite passes the request to the simulator and edits the JSON answer.
+func rewrite(w http.ResponseWriter, next func() *httptest.ResponseRecorder, edit func(conn map[string]any)) bool {
+	rec := next()
+	var resp map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
+		panic(err)
+	}
+	for _, conn := range resp["data"].(map[string]any) {
+		edit(conn.(map[string]any))
+	}
+	b, _ := json.Marshal(resp)
+	writeRaw(w, rec.Code, string(b))
+	return true
+}
+
+// TestFaults: every bad answer ends the walk it hits with a clear error
+// naming the operation, leaves lineage incomplete, and the run ends (run
+// fails the test if Extract is still going after 30 s).
+func TestFaults(t *testing.T) {
+	const op = "TabauditSheetLineage"
+	var stuckCursor string
+	var stuckMu sync.Mutex
+	cases := []struct {
+		name     string
+		fault    fault
+		opts     Options
+		wantErr  string // regexp; "" = no error
+		wantCode string // failure code; "" = no failure
+		complete bool
+		wantNote string
+		minReqs  int
+	}{
+		{
+			name: "GraphQL error",
+			fault: onOp(op, func(k int, w http.ResponseWriter, _ func() *httptest.ResponseRecorder) bool {
+				writeRaw(w, 200, `{"data":null,"errors":[{"message":"Invalid cursor","extensions":{"severity":"ERROR","code":"INVALID_ARGUMENT","properties":{}}}]}`)
+				return true
+			}),
+			wantErr: `TabauditSheetLineage: page after "" .*INVALID_ARGUMENT: Invalid cursor`, wantCode: "INVALID_ARGUMENT",
+		},
+		{
+			name: "GraphQL error without extensions",
+			fault: onOp(op, func(k int, w http.ResponseWriter, _ func() *httptest.ResponseRecorder) bool {
+				writeRaw(w, 200, `{"errors":[{"message":"Validation error of type FieldUndefined: Field 'luid' in type 'Sheet' is undefined","extensions":null}]}`)
+				return true
+			}),
+			wantErr: `TabauditSheetLineage.*FieldUndefined`, wantCode: "GRAPHQL_ERROR",
+		},
+		{
+			name: "401 mid-pagination",
+			opts: Options{PageSize: 1},
+			fault: onOp(op, func(k int, w http.ResponseWriter, _ func() *httptest.ResponseRecorder) bool {
+				if k < 3 {
+					return false
+				}
+				writeRaw(w, 401, `{"timestamp":1,"status":401,"error":"Unauthorized","path":"/relationship-service-war/graphql"}`)
+				return true
+			}),
+			wantErr: `TabauditSheetLineage: page after "ey[^"]+" \(page size \d+\): HTTP 401 Unauthorized`, wantCode: "HTTP 401",
+		},
+		{
+			name: "invalid JSON",
+			fault: onOp(op, func(k int, w http.ResponseWriter, _ func() *httptest.ResponseRecorder) bool {
+				writeRaw(w, 200, `{"data":{"sheetsConnection":{"nodes":[{"id":`)
+				return true
+			}),
+			wantErr: `TabauditSheetLineage.*not the expected JSON`, wantCode: "INVALID_RESPONSE",
+		},
+		{
+			name: "HTML error page",
+			fault: onOp(op, func(k int, w http.ResponseWriter, _ func() *httptest.ResponseRecorder) bool {
+				w.Header().Set("Content-Type", "text/html")
+				w.WriteHeader(502)
+				_, _ = w.Write([]byte("<html><body>" + strings.Repeat("Bad Gateway ", 100) + "</body></html>"))
+				return true
+			}),
+			wantErr: `TabauditSheetLineage.*HTTP 502 Bad Gateway`, wantCode: "HTTP 502",
+		},
+		{
+			name: "cursor does not advance",
+			opts: Options{PageSize: 1},
+			fault: onOp(op, func(k int, w http.ResponseWriter, next func() *httptest.ResponseRecorder) bool {
+				return rewrite(w, next, func(conn map[string]any) {
+					pi := conn["pageInfo"].(map[string]any)
+					stuckMu.Lock()
+					defer stuckMu.Unlock()
+					if stuckCursor == "" {
+						stuckCursor = pi["endCursor"].(string)
+					}
+					pi["endCursor"], pi["hasNextPage"] = stuckCursor, true
+				})
+			}),
+			wantErr: `TabauditSheetLineage: cursor does not advance`, wantCode: "CURSOR_STUCK",
+		},
+		{
+			name: "empty page that claims more",
+			fault: onOp(op, func(k int, w http.ResponseWriter, next func() *httptest.ResponseRecorder) bool {
+				return rewrite(w, next, func(conn map[string]any) {
+					conn["nodes"] = []any{}
+					conn["pageInfo"].(map[string]any)["hasNextPage"] = true
+				})
+			}),
+			wantErr: `TabauditSheetLineage: empty page`, wantCode: "EMPTY_PAGE",
+		},
+		{
+			name: "node limit at every page size",
+			fault: onOp(op, func(k int, w http.ResponseWriter, _ func() *httptest.ResponseRecorder) bool {
+				writeRaw(w, 200, `{"data":{"sheetsConnection":{"totalCount":5,"pageInfo":{"hasNextPage":true,"endCursor":null},"nodes":[null]}},"errors":[{"message":"Showing partial results. The request exceeded the 20000 node limit.","extensions":{"severity":"WARNING","code":"NODE_LIMIT_EXCEEDED","properties":{}}}]}`)
+				return true
+			}),
+			wantErr: `TabauditSheetLineage: object  after "" exceeds the server limit on its own`, wantCode: "NODE_LIMIT_EXCEEDED",
+		},
+		{
+			name: "rate limited twice, then served",
+			opts: Options{RateBackoff: time.Millisecond},
+			fault: onOp(op, func(k int, w http.ResponseWriter, _ func() *httptest.ResponseRecorder) bool {
+				if k > 2 {
+					return false
+				}
+				writeRaw(w, 200, `{"errors":[{"message":"Rate exceeded","extensions":{"severity":"ERROR","code":"RATE_EXCEEDED","properties":{}}}]}`)
+				return true
+			}),
+			complete: true, minReqs: 10,
+		},
+		{
+			name: "rate limited for ever",
+			opts: Options{RateBackoff: time.Millisecond, RateRetries: 3},
+			fault: onOp(op, func(k int, w http.ResponseWriter, _ func() *httptest.ResponseRecorder) bool {
+				writeRaw(w, 200, `{"errors":[{"message":"Rate exceeded","extensions":{"severity":"ERROR","code":"RATE_EXCEEDED","properties":{}}}]}`)
+				return true
+			}),
+			wantErr: `TabauditSheetLineage.*rate limit still exceeded after 3 retries`, wantCode: "RATE_EXCEEDED",
+		},
+		{
+			name: "time limit warning, then smaller page",
+			fault: onOp(op, func(k int, w http.ResponseWriter, next func() *httptest.ResponseRecorder) bool {
+				if k > 1 {
+					return false
+				}
+				writeRaw(w, 200, `{"data":{"sheetsConnection":{"totalCount":5,"pageInfo":{"hasNextPage":false,"endCursor":null},"nodes":[]}},"errors":[{"message":"Reached time limit of PT5S for query execution.","extensions":{"severity":"WARNING","code":"TIME_LIMIT_EXCEEDED"}}]}`)
+				return true
+			}),
+			complete: true,
+		},
+		{
+			name: "30 s timeout error, then smaller page",
+			fault: onOp(op, func(k int, w http.ResponseWriter, next func() *httptest.ResponseRecorder) bool {
+				if k > 1 {
+					return false
+				}
+				writeRaw(w, 200, `{"data":null,"errors":[{"message":"Execution canceled because timeout of 30000 millis was reached","extensions":null}]}`)
+				return true
+			}),
+			complete: true,
+		},
+		{
+			name: "slow request over RequestTimeout, then smaller page",
+			opts: Options{RequestTimeout: 300 * time.Millisecond},
+			fault: onOp(op, func(k int, w http.ResponseWriter, next func() *httptest.ResponseRecorder) bool {
+				if k == 1 {
+					time.Sleep(time.Second)
+				}
+				return false
+			}),
+			complete: true,
+		},
+		{
+			name: "backfill warning",
+			fault: onOp(op, func(k int, w http.ResponseWriter, next func() *httptest.ResponseRecorder) bool {
+				rec := next()
+				b := strings.Replace(rec.Body.String(), `}}}`, `}}},"errors":[{"message":"Backfill running","extensions":{"severity":"WARNING","code":"BACKFILL_RUNNING"}}]`, 1)
+				if !strings.HasSuffix(strings.TrimSpace(b), "]}") {
+					b = strings.TrimSpace(rec.Body.String())
+					b = b[:len(b)-1] + `,"errors":[{"message":"Backfill running","extensions":{"severity":"WARNING","code":"BACKFILL_RUNNING"}}]}`
+				}
+				writeRaw(w, 200, b)
+				return true
+			}),
+			wantNote: "TabauditSheetLineage: server warning BACKFILL_RUNNING",
+		},
+	}
+	s := loadSite(t, "roundtrip.yaml")
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sm := newSim(t, s, metadatasim.Config{}, 0, tc.fault)
+			r, st, err := run(t, sm.URL, tc.opts)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("Extract: %v", err)
+			case tc.wantErr != "" && err == nil:
+				t.Fatalf("Extract succeeded; want error matching %q", tc.wantErr)
+			case tc.wantErr != "" && !regexp.MustCompile(tc.wantErr).MatchString(err.Error()):
+				t.Fatalf("error %q does not match %q", err, tc.wantErr)
+			}
+			if st.Complete != tc.complete {
+				t.Errorf("Complete = %v; want %v (notes %v)", st.Complete, tc.complete, st.Notes)
+			}
+			if tc.wantCode == "" && len(st.Failures) > 0 {
+				t.Errorf("Failures = %v; want none", st.Failures)
+			}
+			if tc.wantCode != "" && (len(st.Failures) != 1 || st.Failures[0].Code != tc.wantCode || st.Failures[0].Operation != op) {
+				t.Errorf("Failures = %+v; want one %s failure of %s", st.Failures, tc.wantCode, op)
+			}
+			if tc.wantNote != "" && !strings.Contains(strings.Join(st.Notes, "\n"), tc.wantNote) {
+				t.Errorf("Notes = %q; want one containing %q", st.Notes, tc.wantNote)
+			}
+			if st.Requests < tc.minReqs {
+				t.Errorf("Requests = %d; want ≥ %d", st.Requests, tc.minReqs)
+			}
+			// The other walks still delivered: the workbooks are there.
+			if !strings.Contains(render(r, namer(s)), "workbook:wb-sales\tluid:workbook:wb-sales") {
+				t.Errorf("workbook rows missing after a failure in %s", op)
+			}
+			if strings.Contains(err2s(err), testPATSecret) || strings.Contains(strings.Join(st.Notes, " "), testPATSecret) {
+				t.Errorf("secret leaked into the error or notes")
+			}
+		})
+	}
+}
+
+func err2s(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func TestNotAvailable(t *testing.T) {
+	s := loadSite(t, "roundtrip.yaml")
+	notFound := func(_ int, _ string, _ []byte, w http.ResponseWriter, _ func() *httptest.ResponseRecorder) bool {
+		writeRaw(w, 404, `{"error":"Not Found"}`)
+		return true
+	}
+	for _, tc := range []struct {
+		name  string
+		cfg   metadatasim.Config
+		fault fault
+		note  string
+	}{
+		{"404", metadatasim.Config{}, notFound, "Metadata API not available: the endpoint answered HTTP 404"},
+		{"FEATURE_DISABLED", metadatasim.Config{Disabled: true}, nil, "Metadata API not available: FEATURE_DISABLED: The Metadata API is disabled"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, st, err := run(t, newSim(t, s, tc.cfg, 0, tc.fault).URL, Options{})
+			if err != nil {
+				t.Fatalf("Extract: %v; want nil error for a disabled API", err)
+			}
+			if !st.NotAvailable || st.Complete || st.Requests != 1 || len(r.tables) != 0 {
+				t.Errorf("NotAvailable=%v Complete=%v Requests=%d rows=%d; want true, false, 1, 0", st.NotAvailable, st.Complete, st.Requests, len(r.tables))
+			}
+			if len(st.Notes) != 1 || !strings.HasPrefix(st.Notes[0], tc.note) {
+				t.Errorf("Notes = %q; want %q…", st.Notes, tc.note)
+			}
+		})
+	}
+}
+
+func TestObfuscatedTable(t *testing.T) {
+	s := loadSite(t, "roundtrip.yaml")
+	for i := range s.Lineage.Tables {
+		if s.Lineage.Tables[i].ID == "t-salaries" {
+			s.Lineage.Tables[i].Hidden = true
+		}
+	}
+	r, st, err := run(t, newSim(t, s, metadatasim.Config{}, 0, nil).URL, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Obfuscated != 1 || st.Complete {
+		t.Errorf("Obfuscated = %d, Complete = %v; want 1, false", st.Obfuscated, st.Complete)
+	}
+	if !strings.Contains(strings.Join(st.Notes, "\n"), "1 table(s) returned obfuscated (null name)") {
+		t.Errorf("Notes = %q; want the obfuscated count", st.Notes)
+	}
+	out := render(r, namer(s))
+	want := "table:t-salaries\tluid:table:t-salaries\ttable\t∅\thr-snow\t∅\t∅\tsnowflake\t∅\t∅\t∅\t∅\ttrue\t"
+	if !strings.Contains(out, want) {
+		t.Errorf("obfuscated table row missing; want a line starting %q in\n%s", want, out)
+	}
+	// Its lineage is kept: the edges still name it.
+	if !strings.Contains(out, "table:t-salaries\tsheet:sh-pay\ttable>sheet") {
+		t.Errorf("edges of the obfuscated table were lost")
+	}
+}
+
+func TestRESTConsistency(t *testing.T) {
+	s := loadSite(t, "roundtrip.yaml")
+	rest := map[string]string{}
+	for _, it := range s.Items {
+		switch it.Type {
+		case "workbook", "view", "datasource", "flow", "virtualconnection":
+			rest[site.LUID(it.Type, it.ID)] = it.Type
+		}
+	}
+	delete(rest, site.LUID("workbook", "wb-direct"))     // index ahead of REST
+	rest[site.LUID("view", "v-just-published")] = "view" // REST ahead of the index
+	rest[site.LUID("flow", "pds-sales")] = "flow"        // not a flow in GraphQL
+	_, st, err := run(t, newSim(t, s, metadatasim.Config{}, 0, nil).URL, Options{RESTLUIDs: rest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Join(st.Notes, "\n")
+	for _, want := range []string{
+		"1 luid(s) in the Metadata API but not in REST (index ahead of REST, or REST incomplete): workbook:" + site.LUID("workbook", "wb-direct"),
+		"luid(s) in REST but not in the Metadata API (index behind: recently published or not yet indexed)",
+		"view:" + site.LUID("view", "v-just-published"),
+	} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("Notes lack %q:\n%s", want, notes)
+		}
+	}
+	if !st.Complete {
+		t.Errorf("REST/Metadata differences are notes, not incompleteness; Complete = false (%v)", st.Notes)
+	}
+}
