@@ -24,6 +24,9 @@ type Manifest struct {
 	AuthMethod       string    `json:"auth_method"`  // pat | jwt | password
 	Insecure         bool      `json:"tls_insecure"` // --insecure was used: TLS verification was off
 	CACert           string    `json:"ca_cert,omitempty"`
+	Format           string    `json:"format,omitempty"`      // xml | json: what the REST API was read as
+	Concurrency      int       `json:"concurrency,omitempty"` // per-item requests in flight
+	PageSize         int       `json:"page_size,omitempty"`
 	StartedAt        time.Time `json:"started_at"`
 	FinishedAt       time.Time `json:"finished_at"`
 
@@ -57,4 +60,8 @@ type Failure struct {
 	StatusCode int    `json:"status"`
 	Code       string `json:"code,omitempty"` // Tableau error code
 	Error      string `json:"error"`
+	// Gone is true for a 404 on an entity that was listed moments before:
+	// it was deleted during the extraction. Recorded, but it does not make
+	// the snapshot incomplete (the entity no longer exists).
+	Gone bool `json:"gone,omitempty"`
 }

@@ -295,11 +295,22 @@ func (tw *tableWriter) close() error {
 	return err
 }
 
+// IncludeLineage makes Commit write the lineage tables even when no row
+// was appended (lineage was extracted and found nothing).
+func (w *Writer) IncludeLineage() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.opts.Lineage = true
+}
+
 // Commit closes every table, writes manifest.json and renames the folder to
 // its final name. The manifest's Tables rows are filled from the rows
 // written when the caller left them zero.
 func (w *Writer) Commit(m *Manifest) (string, error) {
-	if w.opts.Lineage {
+	w.mu.Lock()
+	lineage := w.opts.Lineage
+	w.mu.Unlock()
+	if lineage {
 		for _, t := range Tables {
 			if t.Lineage {
 				if _, err := w.table(t.Name); err != nil {

@@ -186,6 +186,10 @@ type Client struct {
 	sess        atomic.Pointer[Session]
 	secretMu    sync.RWMutex
 	secretsSeen []string
+	// inFlight bounds concurrent HTTP requests across every caller (nil:
+	// unbounded); a slot is held only while a request is on the wire, not
+	// during a backoff wait.
+	inFlight chan struct{}
 
 	Auth               *AuthService
 	Sites              *SitesService
@@ -233,6 +237,16 @@ func WithVersion(v string) Option { return func(c *Client) { c.version = v } }
 
 // WithPageSize sets the default page size of List and All (1..1000).
 func WithPageSize(n int) Option { return func(c *Client) { c.pageSize = n } }
+
+// WithMaxInFlight bounds the HTTP requests in flight at once across all
+// goroutines using the client (n <= 0: unbounded).
+func WithMaxInFlight(n int) Option {
+	return func(c *Client) {
+		if n > 0 {
+			c.inFlight = make(chan struct{}, n)
+		}
+	}
+}
 
 // WithClock sets the clock used to interpret Retry-After dates.
 func WithClock(now func() time.Time) Option { return func(c *Client) { c.now = now } }
@@ -436,10 +450,20 @@ func (c *Client) roundTrip(ctx context.Context, r request) (*rawResponse, error)
 		if attempt > 1 {
 			c.stats.retries.Add(1)
 		}
+		if c.inFlight != nil {
+			select {
+			case c.inFlight <- struct{}{}:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
 		resp, err := c.http.Do(req)
 		var raw *rawResponse
 		if err == nil {
 			raw, err = readResponse(resp)
+		}
+		if c.inFlight != nil {
+			<-c.inFlight
 		}
 		if err != nil {
 			if ctx.Err() != nil {

@@ -62,13 +62,13 @@ func decodeWorkbook(n *node) (*Workbook, error) {
 
 // View is a view (GET views, fields=_all_, or GET workbooks/{id}/views).
 type View struct {
-	ID, Name, ContentURL          string
+	ID, Name, ContentURL           string
 	WorkbookID, ProjectID, OwnerID string
-	SheetType, ViewURLName        string
-	Hidden                        *bool
-	Tags                          []string
-	CreatedAt, UpdatedAt          *time.Time
-	Extra                         map[string]any
+	SheetType, ViewURLName         string
+	Hidden                         *bool
+	Tags                           []string
+	CreatedAt, UpdatedAt           *time.Time
+	Extra                          map[string]any
 }
 
 // GetID returns the LUID.

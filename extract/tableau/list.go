@@ -278,4 +278,3 @@ func (d *dec) tags() []string {
 func (d *dec) extras() map[string]any { return d.n.extras(d.known...) }
 
 func idOf[T interface{ GetID() string }](v T) string { return v.GetID() }
-
