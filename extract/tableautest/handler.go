@@ -211,9 +211,6 @@ func (s *Server) injectFault(q *request, f *Faults) bool {
 		s.stats.rateLimited.Add(1)
 		s.stats.count("fault 429")
 		secs := int(math.Ceil(f.RateLimitWait.Seconds()))
-		if f.RateLimitWait == 0 {
-			secs = 1
-		}
 		if f.RetryAfterHeader {
 			q.w.Header().Set("Retry-After", strconv.Itoa(secs))
 		}

@@ -52,7 +52,8 @@ type Faults struct {
 	// RateLimitEvery: request n (1-based, every request the server receives)
 	// with n % RateLimitEvery == 0 starts a burst of RateLimitBurst (default 1)
 	// consecutive 429 responses, code 429000, detail "… Please retry after N
-	// seconds." with N = RateLimitWait rounded up to seconds (default 1).
+	// seconds." with N = RateLimitWait rounded up to seconds (0 says 0
+	// seconds, which Tableau never does but keeps client tests fast).
 	// RetryAfterHeader also sets Retry-After: N.
 	RateLimitEvery   int
 	RateLimitBurst   int
