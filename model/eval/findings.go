@@ -1,0 +1,373 @@
+package eval
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tabaudit/tabaudit/internal/caps"
+)
+
+// Site-level finding codes: spec §13's list, then the ones this package adds
+// so that no odd row in the data is dropped silently.
+const (
+	CodeOrphanOwner             = "ORPHAN_OWNER"
+	CodeStaleItemRules          = "STALE_ITEM_RULES"
+	CodeControllingMismatch     = "CONTROLLING_PROJECT_MISMATCH"
+	CodeParentElementMismatch   = "PARENT_ELEMENT_MISMATCH"
+	CodeConflictingRule         = "CONFLICTING_RULE"
+	CodeLegacyLeaderDeny        = "LEGACY_PROJECT_LEADER_DENY"
+	CodeLegacySiteRole          = "LEGACY_SITE_ROLE"
+	CodeLatentAccess            = "LATENT_ACCESS"
+	CodeUnknownCapability       = "UNKNOWN_CAPABILITY"
+	CodeInheritedLeaderMismatch = "INHERITED_LEADER_MISMATCH"
+	CodeViewWithoutWorkbookRead = "VIEW_WITHOUT_WORKBOOK_READ"
+	CodeAllUsersHasAllows       = "ALL_USERS_HAS_ALLOWS"
+
+	// CodeUnknownGrantee: a rule names a user, group or group set that is not
+	// on the site. The rule is kept; it matches nobody.
+	CodeUnknownGrantee = "UNKNOWN_GRANTEE"
+	// CodeDanglingReference: a membership, parent, workbook, database,
+	// project or controlling-project reference names a missing object.
+	CodeDanglingReference = "DANGLING_REFERENCE"
+	// CodeUnknownRuleMode: a rule row whose mode is neither Allow nor Deny.
+	CodeUnknownRuleMode = "UNKNOWN_RULE_MODE"
+	// CodeUnknownSiteRole: a site role (or group minimum role) the engine
+	// does not know; the user gets an empty cap.
+	CodeUnknownSiteRole = "UNKNOWN_SITE_ROLE"
+	// CodeGLSIMismatch: glsi_minimum_site_role disagrees with the projected
+	// role computed from group minimums (spec §9.3 "flag a mismatch").
+	CodeGLSIMismatch = "GLSI_MISMATCH"
+)
+
+// Finding is one site-level finding (spec §13). Object is what it is about;
+// Related, when set, is the second party (a grantee, a user or a
+// capability, RelatedType "capability").
+type Finding struct {
+	Code        string
+	ObjectType  string
+	ObjectID    string
+	RelatedType string
+	RelatedID   string
+	Detail      string
+}
+
+// Short formats the finding as the spec vectors list them,
+// CODE:<name>[:<name>], with names (which default to short ids in site
+// files) in place of LUIDs.
+func (fd Finding) Short(f *Facts) string {
+	s := fd.Code + ":" + f.Name(fd.ObjectType, fd.ObjectID)
+	switch fd.RelatedType {
+	case "":
+	case "capability":
+		s += ":" + fd.RelatedID
+	default:
+		s += ":" + f.Name(fd.RelatedType, fd.RelatedID)
+	}
+	return s
+}
+
+// Findings lists the site-level findings of spec §13 for the facts, sorted
+// by code, object and related id.
+func Findings(f *Facts) []Finding {
+	out := slices.Clone(f.dangling)
+	add := func(code, objType, objID, relType, relID, format string, args ...any) {
+		out = append(out, Finding{Code: code, ObjectType: objType, ObjectID: objID, RelatedType: relType, RelatedID: relID, Detail: fmt.Sprintf(format, args...)})
+	}
+
+	// Owners missing from the user list (spec §9.5). Views take their
+	// workbook's owner and are reported through the workbook.
+	for _, id := range f.ProjectIDs {
+		p := f.Projects[id]
+		if p.OwnerID != "" && f.Users[p.OwnerID] == nil {
+			add(CodeOrphanOwner, caps.Project, p.ID, "", "", "project %q is owned by %s, which is not a site user: nobody gets the project-owner position", p.Path, p.OwnerID)
+		}
+	}
+	for _, k := range f.ItemKeys {
+		it := f.Items[k]
+		if it.Type != caps.View && it.OwnerID != "" && f.Users[it.OwnerID] == nil {
+			add(CodeOrphanOwner, it.Type, it.ID, "", "", "%s %q is owned by %s, which is not a site user: nobody gets the owner bypass", it.Type, f.ItemPath(k), it.OwnerID)
+		}
+	}
+
+	// Controlling project: REST against the tree (spec §7.2).
+	for _, id := range f.ProjectIDs {
+		p := f.Projects[id]
+		if p.ReportedControlling != "" && p.ReportedControlling != p.ComputedControlling {
+			add(CodeControllingMismatch, caps.Project, p.ID, caps.Project, p.ReportedControlling,
+				"project %q reports controlling project %q, the tree gives %q; the reported one is used",
+				p.Path, f.Name(caps.Project, p.ReportedControlling), f.Name(caps.Project, p.ComputedControlling))
+		}
+	}
+
+	for _, s := range f.RuleSets() {
+		f.ruleSetFindings(s, add)
+	}
+	for _, c := range f.conflicts {
+		add(CodeConflictingRule, c.set.Type, c.set.ID, c.grantee.Kind, c.grantee.ID,
+			"%s carries both Allow and Deny for %s on %s %s (%s); treated as Deny (§10.1)",
+			f.label(c.grantee.Kind, c.grantee.ID), c.capability, c.set.Type, f.Name(c.set.Type, c.set.ID), c.set.Set)
+	}
+
+	f.userFindings(add)
+	f.staleRules(add)
+	f.inheritedLeaders(add)
+	f.viewsWithoutWorkbookRead(add)
+
+	slices.SortFunc(out, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(a.Code, b.Code), cmp.Compare(a.ObjectType, b.ObjectType), cmp.Compare(a.ObjectID, b.ObjectID),
+			cmp.Compare(a.RelatedType, b.RelatedType), cmp.Compare(a.RelatedID, b.RelatedID), cmp.Compare(a.Detail, b.Detail))
+	})
+	return out
+}
+
+type addFunc func(code, objType, objID, relType, relID, format string, args ...any)
+
+func (f *Facts) ruleSetFindings(s *RuleSet, add addFunc) {
+	governs := s.Object.Type
+	if t, ok := strings.CutPrefix(s.Set, "default:"); ok {
+		governs = t
+	}
+	// The <parent> element against the computed controlling project (§7.3, U10).
+	if s.Parent != "" && s.Set == RuleSetItem {
+		var p *Project
+		if s.Object.Type == caps.Project {
+			p = f.Projects[s.Object.ID]
+		} else if it := f.Items[s.Object]; it != nil {
+			p = f.Projects[it.ProjectID]
+		}
+		if p != nil && s.Parent != p.ComputedControlling {
+			add(CodeParentElementMismatch, s.Object.Type, s.Object.ID, caps.Project, s.Parent,
+				"the permissions response names parent project %q; the computed controlling project is %q",
+				f.Name(caps.Project, s.Parent), f.Name(caps.Project, p.ComputedControlling))
+		}
+	}
+	unknown := map[string]bool{}
+	for _, r := range s.Rules {
+		var allows []string
+		for _, c := range sortedKeys(r.Caps) {
+			if !caps.Applies(governs, c) && c != "InheritedProjectLeader" && !unknown[c] {
+				unknown[c] = true
+				add(CodeUnknownCapability, s.Object.Type, s.Object.ID, "capability", c,
+					"rules on %s (%s) carry %s, which the catalogue does not list for %s; kept and evaluated generically (§2)",
+					f.Name(s.Object.Type, s.Object.ID), s.Set, c, governs)
+			}
+			if r.Caps[c] == ModeAllow {
+				allows = append(allows, c)
+			}
+		}
+		if s.Object.Type == caps.Project && s.Set == RuleSetItem && r.Caps["ProjectLeader"] == ModeDeny {
+			add(CodeLegacyLeaderDeny, caps.Project, s.Object.ID, r.Grantee.Kind, r.Grantee.ID,
+				"%s is denied ProjectLeader on project %q: a pre-2020.1 row, still applied (§10.2, U8)",
+				f.label(r.Grantee.Kind, r.Grantee.ID), f.Name(caps.Project, s.Object.ID))
+		}
+		if r.Grantee.Kind == "group" && r.Grantee.ID == f.AllUsersID && f.AllUsersID != "" && len(allows) > 0 {
+			add(CodeAllUsersHasAllows, s.Object.Type, s.Object.ID, "group", r.Grantee.ID,
+				"All Users is allowed %s on %s %q (%s); Tableau recommends clearing the All Users rule (§9.1)",
+				strings.Join(allows, ", "), s.Object.Type, f.Name(s.Object.Type, s.Object.ID), s.Set)
+		}
+	}
+}
+
+func (f *Facts) userFindings(add addFunc) {
+	for _, id := range f.UserIDs {
+		u := f.Users[id]
+		switch {
+		case !u.Current.Known:
+			add(CodeUnknownSiteRole, "user", u.ID, "", "", "user %q has site role %q, which the engine does not know: evaluated with an empty cap", u.Name, u.SiteRole)
+		case u.Current.Row.Legacy:
+			add(CodeLegacySiteRole, "user", u.ID, "", "", "user %q has legacy site role %s, evaluated as %s (§4.1)", u.Name, u.SiteRole, u.Current.Row.TreatedAs)
+		}
+		if u.Projected.Row.TreatedAs != u.Current.Row.TreatedAs {
+			add(CodeLatentAccess, "user", u.ID, "", "", "user %q is %s today and becomes %s on signing in (from %s, §9.3)",
+				u.Name, u.Current.Row.TreatedAs, u.Projected.Row.TreatedAs, u.Projected.Source)
+		}
+		if !u.Projected.Known && u.Current.Known {
+			add(CodeUnknownSiteRole, "user", u.ID, "", "", "user %q has projected role %q, which the engine does not know", u.Name, u.Projected.Raw)
+		}
+		if u.GLSIMinimumSiteRole != "" && u.Projected.Row.TreatedAs != u.ComputedProjected {
+			add(CodeGLSIMismatch, "user", u.ID, "", "", "user %q: glsi_minimum_site_role gives %s, group minimum roles give %s; the server's value is used (§9.3)",
+				u.Name, u.Projected.Row.TreatedAs, u.ComputedProjected)
+		}
+	}
+}
+
+// ruleTriples renders a rule set as sorted "grantee capability mode" lines,
+// keeping only capabilities keep accepts.
+func ruleTriples(s *RuleSet, keep func(string) bool) []string {
+	if s == nil {
+		return nil
+	}
+	var out []string
+	for _, r := range s.Rules {
+		for c, m := range r.Caps {
+			if keep(c) {
+				out = append(out, r.Grantee.String()+" "+c+" "+m)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// staleRules reports stored rules that the governing ACL supersedes and that
+// differ from it (spec §7.3). An object without stored rules is not
+// reported: an empty list cannot be told apart from one never fetched.
+func (f *Facts) staleRules(add addFunc) {
+	for _, k := range f.ItemKeys {
+		it := f.Items[k]
+		own := f.RuleSet(k, RuleSetItem)
+		if own == nil || it.Personal() {
+			continue
+		}
+		a := f.resolveACL(k, it)
+		if a.ref == own.Ref() {
+			continue
+		}
+		keep := func(c string) bool { return caps.Applies(it.Type, c) }
+		if !slices.Equal(ruleTriples(own, keep), ruleTriples(a.set, keep)) {
+			add(CodeStaleItemRules, it.Type, it.ID, "", "", "%s %q stores rules that differ from the governing %s; they are ignored (§7.3)",
+				it.Type, f.ItemPath(k), a.why)
+		}
+	}
+	for _, id := range f.ProjectIDs {
+		p := f.Projects[id]
+		if p.Controlling == p.ID {
+			continue
+		}
+		all := func(string) bool { return true }
+		k := Key{caps.Project, id}
+		for _, set := range f.projectSets(id) {
+			own := f.RuleSet(k, set)
+			gov := f.RuleSet(Key{caps.Project, p.Controlling}, set)
+			if !slices.Equal(ruleTriples(own, all), ruleTriples(gov, all)) {
+				add(CodeStaleItemRules, caps.Project, id, "", "", "project %q stores %s rules that differ from those of its controlling project %q; they are ignored (§7.1, §7.3)",
+					p.Path, set, f.Name(caps.Project, p.Controlling))
+			}
+		}
+	}
+}
+
+func (f *Facts) projectSets(id string) []string {
+	var sets []string
+	for _, k := range f.ruleKeys {
+		if k.Type == caps.Project && k.ID == id {
+			sets = append(sets, k.Set)
+		}
+	}
+	return sets
+}
+
+// inheritedLeaders cross-checks REST's InheritedProjectLeader markers with
+// leadership computed per grantee from the ancestors (spec §10.3). Missing
+// markers are only reported when the data carries markers at all, since
+// older servers do not send them.
+func (f *Facts) inheritedLeaders(add addFunc) {
+	markers := false
+	marked := map[string]map[Grantee]bool{}
+	for _, s := range f.RuleSets() {
+		if s.Object.Type != caps.Project || s.Set != RuleSetItem {
+			continue
+		}
+		for _, r := range s.Rules {
+			if r.Caps["InheritedProjectLeader"] == ModeAllow {
+				markers = true
+				if marked[s.Object.ID] == nil {
+					marked[s.Object.ID] = map[Grantee]bool{}
+				}
+				marked[s.Object.ID][r.Grantee] = true
+			}
+		}
+	}
+	if !markers {
+		return
+	}
+	for _, id := range f.ProjectIDs {
+		p := f.Projects[id]
+		computed := map[Grantee]bool{}
+		for _, q := range p.Chain[1:] {
+			s := f.RuleSet(Key{caps.Project, f.Projects[q].Controlling}, RuleSetItem)
+			if s == nil {
+				continue
+			}
+			for _, r := range s.Rules {
+				if r.Caps["ProjectLeader"] == ModeAllow {
+					computed[r.Grantee] = true
+				}
+			}
+		}
+		var gs []Grantee
+		for g := range computed {
+			gs = append(gs, g)
+		}
+		for g := range marked[id] {
+			if !computed[g] {
+				gs = append(gs, g)
+			}
+		}
+		slices.SortFunc(gs, func(a, b Grantee) int { return cmp.Compare(a.String(), b.String()) })
+		for _, g := range gs {
+			if computed[g] != marked[id][g] {
+				add(CodeInheritedLeaderMismatch, caps.Project, id, g.Kind, g.ID,
+					"project %q: REST %s InheritedProjectLeader for %s, computed leadership from ancestors says %v",
+					p.Path, map[bool]string{true: "marks", false: "does not mark"}[marked[id][g]], f.label(g.Kind, g.ID), computed[g])
+			}
+		}
+	}
+}
+
+// viewsWithoutWorkbookRead finds users whose Read on an independently
+// permissioned view is allowed while workbook Read is denied (spec §7.4,
+// U6). Only users some Read Allow on the view's own rules can reach are
+// candidates; positions give workbook Read too.
+func (f *Facts) viewsWithoutWorkbookRead(add addFunc) {
+	for _, k := range f.ItemKeys {
+		if k.Type != caps.View {
+			continue
+		}
+		it := f.Items[k]
+		if it.Personal() {
+			continue
+		}
+		a := f.resolveACL(k, it)
+		if !a.ownACLView || a.set == nil {
+			continue
+		}
+		cand := map[string]bool{}
+		everyone := false
+		for _, r := range a.set.Rules {
+			if r.Caps["Read"] != ModeAllow {
+				continue
+			}
+			switch r.Grantee.Kind {
+			case "user":
+				cand[r.Grantee.ID] = true
+			case "group":
+				if r.Grantee.ID == f.AllUsersID {
+					everyone = true
+				} else if g := f.Groups[r.Grantee.ID]; g != nil {
+					for _, m := range g.Members {
+						cand[m] = true
+					}
+				}
+			case "groupset":
+				for _, uid := range f.UserIDs {
+					if f.Users[uid].inSet[r.Grantee.ID] {
+						cand[uid] = true
+					}
+				}
+			}
+		}
+		for _, uid := range f.UserIDs {
+			if !everyone && !cand[uid] {
+				continue
+			}
+			d := Decide(f, uid, caps.View, it.ID, "Read", Current)
+			if slices.Contains(d.Flags, FlagViewWithoutWorkbook) {
+				add(CodeViewWithoutWorkbookRead, caps.View, it.ID, "user", uid,
+					"user %q may Read view %q (%s) but not its workbook (§7.4, U6)", f.Users[uid].Name, f.ItemPath(k), d.Reason)
+			}
+		}
+	}
+}
