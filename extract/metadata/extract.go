@@ -400,9 +400,10 @@ const maxAttemptsPerPage = 24
 // walk reads every page of one operation. Page size policy
 // (spec/metadata-api.md §5): a page cut by the node or time limit is
 // discarded and re-read at half the size from the same cursor; after a
-// page that was kept, the size moves towards the one whose predicted cost
-// is TargetUtilisation × NodeLimit, at most doubling per page so that one
-// cheap page does not overshoot. An object that is over the limit on its
+// page that was kept, the size becomes the one whose predicted cost is
+// TargetUtilisation × NodeLimit, predicted from the nodes per object seen so
+// far (the larger of the last page's and the running mean, so that one
+// cheap page does not make the next one overshoot). An object that is over the limit on its
 // own (page size 1) is recorded and skipped when the server's cursor moves
 // past it; otherwise the walk stops.
 func walk(ctx context.Context, cl graphql.Client, op operation, c *collector, o options) (r walkResult) {
@@ -562,8 +563,7 @@ func walk(ctx context.Context, cl graphql.Client, op operation, c *collector, o 
 				density = max(d, (density+d)/2)
 			}
 			want := int(o.TargetUtilisation * float64(o.NodeLimit) / density)
-			if want > size {
-				want = min(want, 2*size)
+			if want > size && size < o.MaxPageSize {
 				r.stats.Grows++
 			}
 			setSize(want)

@@ -88,7 +88,7 @@ func TestFaults(t *testing.T) {
 			name: "401 mid-pagination",
 			opts: Options{PageSize: 1},
 			fault: onOp(op, func(k int, w http.ResponseWriter, _ func() *httptest.ResponseRecorder) bool {
-				if k < 3 {
+				if k < 2 {
 					return false
 				}
 				writeRaw(w, 401, `{"timestamp":1,"status":401,"error":"Unauthorized","path":"/relationship-service-war/graphql"}`)
