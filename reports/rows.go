@@ -1,0 +1,154 @@
+package reports
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// rowIter streams a query's rows as normalised cell values: string, int64,
+// float64 or nil. Strings are what came from the database, unguarded; each
+// writer applies its own guard (see the package comment).
+type rowIter struct {
+	rs   *sql.Rows
+	cols []string
+	vals []any
+	ptrs []any
+	out  []any
+	err  error
+}
+
+func query(ctx context.Context, db *sql.DB, what, q string, args ...any) (*rowIter, error) {
+	rs, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("querying %s: %w", what, err)
+	}
+	cols, err := rs.Columns()
+	if err != nil {
+		rs.Close()
+		return nil, fmt.Errorf("querying %s: %w", what, err)
+	}
+	it := &rowIter{rs: rs, cols: cols, vals: make([]any, len(cols)), ptrs: make([]any, len(cols)), out: make([]any, len(cols))}
+	for i := range it.vals {
+		it.ptrs[i] = &it.vals[i]
+	}
+	return it, nil
+}
+
+// next advances; the returned slice is reused by the next call.
+func (it *rowIter) next() ([]any, bool) {
+	if it.err != nil || !it.rs.Next() {
+		return nil, false
+	}
+	if err := it.rs.Scan(it.ptrs...); err != nil {
+		it.err = err
+		return nil, false
+	}
+	for i, v := range it.vals {
+		it.out[i] = cellValue(v)
+	}
+	return it.out, true
+}
+
+// close returns the error that ended the iteration, so a result cut off
+// mid-stream is an error rather than a short sheet.
+func (it *rowIter) close() error {
+	err := it.err
+	if err == nil {
+		err = it.rs.Err()
+	}
+	if cerr := it.rs.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// cellValue maps a DuckDB value to string, int64, float64 or nil.
+func cellValue(v any) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	case int64:
+		return x
+	case int32:
+		return int64(x)
+	case int16:
+		return int64(x)
+	case int8:
+		return int64(x)
+	case int:
+		return int64(x)
+	case uint64:
+		return strconv.FormatUint(x, 10)
+	case uint32:
+		return int64(x)
+	case uint16:
+		return int64(x)
+	case uint8:
+		return int64(x)
+	case float64:
+		return x
+	case float32:
+		return float64(x)
+	case *big.Int: // HUGEINT, e.g. sum() of BIGINT
+		if x.IsInt64() {
+			return x.Int64()
+		}
+		return x.String()
+	case bool:
+		if x {
+			return "true"
+		}
+		return "false"
+	case time.Time:
+		return timeText(x)
+	case []any:
+		parts := make([]string, 0, len(x))
+		for _, e := range x {
+			if e == nil {
+				continue
+			}
+			parts = append(parts, textOf(cellValue(e)))
+		}
+		return strings.Join(parts, ", ")
+	}
+	return fmt.Sprint(v)
+}
+
+// timeText writes instants as RFC 3339 UTC text: exact, sortable as text, and
+// the same in every format.
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// textOf renders a normalised cell value as text.
+func textOf(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
+// textWidth is the display width used to size columns.
+func textWidth(v any) int {
+	return utf8.RuneCountInString(textOf(v))
+}
