@@ -19,7 +19,7 @@ func BenchmarkLineageM(b *testing.B) {
 	for range b.N {
 		r := &rows{}
 		start := time.Now()
-		st, err := Extract(context.Background(), sm.URL+"/api/metadata/graphql", newDoer(sm.URL), r.emit, Options{})
+		st, err := Extract(context.Background(), sm.URL+"/api/metadata/graphql", newDoer(sm.URL, ""), r.emit, Options{})
 		if err != nil || !st.Complete {
 			b.Fatalf("Extract: %v, complete %v, failures %v, notes %v", err, st.Complete, st.Failures, st.Notes)
 		}

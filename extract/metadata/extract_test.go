@@ -11,10 +11,18 @@ import (
 
 func run(t *testing.T, endpointBase string, opts Options) (*rows, Stats, error) {
 	t.Helper()
+	return runSite(t, endpointBase, "", opts)
+}
+
+// runSite signs in to the site with the content URL (the minimal sign-in
+// of newSim ignores it) and extracts, failing the test if Extract is still
+// running after 30 s: every loop must end.
+func runSite(t *testing.T, endpointBase, contentURL string, opts Options) (*rows, Stats, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	r := &rows{}
-	st, err := Extract(ctx, endpointBase+"/api/metadata/graphql", newDoer(endpointBase), r.emit, opts)
+	st, err := Extract(ctx, endpointBase+"/api/metadata/graphql", newDoer(endpointBase, contentURL), r.emit, opts)
 	if ctx.Err() != nil {
 		t.Fatalf("Extract did not end within 30 s: %v", ctx.Err())
 	}

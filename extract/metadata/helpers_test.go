@@ -117,19 +117,20 @@ func newSim(t testing.TB, s *site.Site, cfg metadatasim.Config, latency time.Dur
 // the REST client's job, not this package's).
 type signInDoer struct {
 	base  string
+	site  string // content URL
 	hc    *http.Client
 	once  sync.Once
 	token string
 	err   error
 }
 
-func newDoer(base string) *signInDoer {
-	return &signInDoer{base: base, hc: &http.Client{Timeout: time.Minute}}
+func newDoer(base, contentURL string) *signInDoer {
+	return &signInDoer{base: base, site: contentURL, hc: &http.Client{Timeout: time.Minute}}
 }
 
 func (d *signInDoer) Do(r *http.Request) (*http.Response, error) {
 	d.once.Do(func() {
-		body := fmt.Sprintf(`{"credentials":{"personalAccessTokenName":%q,"personalAccessTokenSecret":%q,"site":{"contentUrl":""}}}`, testPATName, testPATSecret)
+		body := fmt.Sprintf(`{"credentials":{"personalAccessTokenName":%q,"personalAccessTokenSecret":%q,"site":{"contentUrl":%q}}}`, testPATName, testPATSecret, d.site)
 		req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, d.base+"/api/3.29/auth/signin", strings.NewReader(body))
 		if err != nil {
 			d.err = err
