@@ -261,6 +261,11 @@ func (s *Server) serveMetadata(q *request) {
 		q.fail(e)
 		return
 	}
+	select {
+	case <-s.metaReady:
+	case <-q.r.Context().Done():
+		return
+	}
 	s.metadata.ServeHTTP(q.w, q.r)
 }
 

@@ -173,13 +173,14 @@ type Server struct {
 	// SiteLUID is the site id returned by sign-in.
 	SiteLUID string
 
-	ix       *index
-	cfg      config
-	maxVer   version
-	hs       *http.Server
-	ln       net.Listener
-	done     chan struct{}
-	metadata http.Handler
+	ix        *index
+	cfg       config
+	maxVer    version
+	hs        *http.Server
+	ln        net.Listener
+	done      chan struct{}
+	metadata  http.Handler
+	metaReady chan struct{} // closed once metadata is set
 
 	faults atomic.Pointer[Faults]
 
@@ -285,9 +286,18 @@ func newServer(s *site.Site, opts ...Option) (*Server, error) {
 			return nil, fmt.Errorf("starting simulator: PAT %q: unknown user %q", p.name, p.userID)
 		}
 	}
-	srv.metadata = cfg.metadata
-	if srv.metadata == nil {
-		srv.metadata = metadatasim.New(s, metadatasim.Config{NodeLimit: cfg.faults.NodeLimit})
+	// The Metadata API handler indexes the lineage, which takes seconds on
+	// an L site; it is built in the background so that Start and the REST
+	// API are ready at once, and GraphQL requests wait for it.
+	srv.metaReady = make(chan struct{})
+	if cfg.metadata != nil {
+		srv.metadata = cfg.metadata
+		close(srv.metaReady)
+	} else {
+		go func() {
+			defer close(srv.metaReady)
+			srv.metadata = metadatasim.New(s, metadatasim.Config{NodeLimit: cfg.faults.NodeLimit})
+		}()
 	}
 	srv.stats.init()
 	srv.projAcc = srv.projectFields()
