@@ -352,10 +352,22 @@ func (r *run) listFailed(table string, err error) {
 		entity = fmt.Sprintf("list of %s (read %d of totalAvailable %d)", table, lc.Seen, lc.TotalAvailable)
 	}
 	r.fail(table, entity, http.MethodGet, "", err)
-	// A list cut short is never "gone": the table is incomplete.
+	// A list cut short is never "gone": the table is incomplete, and so is
+	// every table read per item of it (rules, members).
 	r.mu.Lock()
 	r.tables[table].Complete = false
+	for _, dep := range dependents[table] {
+		r.tables[dep].Complete = false
+	}
 	r.mu.Unlock()
+}
+
+// dependents are the tables filled per item of a list.
+var dependents = map[string][]string{
+	"groups": {"group_members"}, "group_sets": {"group_set_members"},
+	"projects": {"permission_rules"}, "workbooks": {"permission_rules"}, "views": {"permission_rules"},
+	"datasources": {"permission_rules"}, "flows": {"permission_rules"}, "virtual_connections": {"permission_rules"},
+	"databases": {"permission_rules"}, "tables": {"permission_rules"},
 }
 
 func (r *run) setLUID(id, typ string) {

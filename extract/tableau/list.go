@@ -2,6 +2,7 @@ package tableau
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"net/url"
@@ -140,6 +141,7 @@ func (l lister[T]) all(ctx context.Context, opts *ListOptions) iter.Seq2[T, erro
 			o = *opts
 		}
 		seen := map[string]struct{}{}
+		lastTotal := -1
 		for pass := 1; ; pass++ {
 			passSeen := map[string]struct{}{}
 			total, moved := -1, false
@@ -150,12 +152,35 @@ func (l lister[T]) all(ctx context.Context, opts *ListOptions) iter.Seq2[T, erro
 			for page := 1; ; page++ {
 				o.PageNumber = page
 				nodes, resp, err := l.c.listPage(ctx, l.path, o.query(l.fields, pageSize), l.wrapper, l.elem)
+				var ae *APIError
+				if page > 1 && errors.As(err, &ae) && ae.Code == "400006" {
+					// "Page number larger than the number of pages": the list
+					// shrank while we walked it. Walk it again.
+					moved = true
+					break
+				}
 				if err != nil {
 					yield(zero, fmt.Errorf("listing %s (page %d): %w", l.path, page, err))
 					return
 				}
 				if o.OnPage != nil {
 					o.OnPage(resp)
+				}
+				// A page short of a full page that is not the last one lost
+				// items (servers do this under load): read it again at once,
+				// which is far cheaper than another pass over the list.
+				for retry := 0; retry < 2 && resp.Paginated && isShort(resp, len(nodes), page, pageSize); retry++ {
+					again, r2, err := l.c.listPage(ctx, l.path, o.query(l.fields, pageSize), l.wrapper, l.elem)
+					if err != nil {
+						yield(zero, fmt.Errorf("listing %s (page %d): %w", l.path, page, err))
+						return
+					}
+					if o.OnPage != nil {
+						o.OnPage(r2)
+					}
+					if len(again) > len(nodes) && r2.TotalAvailable == resp.TotalAvailable {
+						nodes, resp = again, r2
+					}
 				}
 				if total >= 0 && resp.TotalAvailable != total {
 					moved = true
@@ -199,6 +224,17 @@ func (l lister[T]) all(ctx context.Context, opts *ListOptions) iter.Seq2[T, erro
 			}
 			if !moved && len(passSeen) == total {
 				return
+			}
+			// Items are only ever missed, never invented: when the total
+			// held still over two passes and their union matches it, the
+			// list is complete even if no single pass was.
+			if !moved && pass > 1 && total == lastTotal && len(seen) == total {
+				return
+			}
+			if moved {
+				lastTotal = -1
+			} else {
+				lastTotal = total
 			}
 			if pass >= maxPasses {
 				yield(zero, &ListCountError{Path: l.path, Seen: len(passSeen), TotalAvailable: total, Passes: pass})
@@ -278,3 +314,12 @@ func (d *dec) tags() []string {
 func (d *dec) extras() map[string]any { return d.n.extras(d.known...) }
 
 func idOf[T interface{ GetID() string }](v T) string { return v.GetID() }
+
+// isShort reports a non-last page with fewer items than a full page.
+func isShort(resp *Response, n, page, pageSize int) bool {
+	ps := pageSize
+	if resp.PageSize > 0 {
+		ps = resp.PageSize
+	}
+	return page*ps < resp.TotalAvailable && n < ps
+}
