@@ -517,6 +517,7 @@ func walk(ctx context.Context, cl graphql.Client, op operation, c *collector, o 
 				if got != nil && !got.hasNext {
 					return r
 				}
+				attempts = 0 // a new page
 				continue
 			}
 			p = got

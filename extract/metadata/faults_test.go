@@ -1,7 +1,9 @@
 package metadata
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -349,5 +351,25 @@ func TestRESTConsistency(t *testing.T) {
 	}
 	if !st.Complete {
 		t.Errorf("REST/Metadata differences are notes, not incompleteness; Complete = false (%v)", st.Notes)
+	}
+}
+
+// TestCancel: a cancelled context ends every walk promptly, including one
+// sleeping before a RATE_EXCEEDED retry.
+func TestCancel(t *testing.T) {
+	s := loadSite(t, "roundtrip.yaml")
+	sm := newSim(t, s, metadatasim.Config{}, 0, onOp("TabauditSheetLineage", func(k int, w http.ResponseWriter, _ func() *httptest.ResponseRecorder) bool {
+		writeRaw(w, 200, `{"errors":[{"message":"Rate exceeded","extensions":{"severity":"ERROR","code":"RATE_EXCEEDED"}}]}`)
+		return true
+	}))
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	st, err := Extract(ctx, sm.URL+"/api/metadata/graphql", newDoer(sm.URL, ""), (&rows{}).emit, Options{RateBackoff: time.Hour})
+	if !errors.Is(err, context.DeadlineExceeded) || st.Complete {
+		t.Errorf("err = %v, Complete = %v; want deadline exceeded, incomplete", err, st.Complete)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Extract took %v after cancellation", d)
 	}
 }
