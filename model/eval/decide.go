@@ -176,11 +176,16 @@ func ruleString(s *RuleSet, r *Rule, c string) string {
 // user or item, like a capability the type does not have, yields
 // not_applicable (with UNKNOWN_USER or UNKNOWN_ITEM).
 func Decide(f *Facts, userID, contentType, contentID, capability string, basis Basis) Decision {
+	d := decide(f, userID, contentType, contentID, capability, basis)
+	slices.Sort(d.Flags)
+	return d
+}
+
+func decide(f *Facts, userID, contentType, contentID, capability string, basis Basis) Decision {
 	if basis == "" {
 		basis = Current
 	}
 	d := Decision{UserID: userID, ContentType: contentType, ContentID: contentID, Capability: capability, Basis: basis, Confidence: D}
-	defer slices.Sort(d.Flags)
 	u := f.Users[userID]
 	if u == nil {
 		d.notApplicable(FlagUnknownUser, "no user %s on the site", userID)

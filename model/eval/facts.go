@@ -428,6 +428,12 @@ func build(r *rawFacts) (*Facts, error) {
 	}
 	f.buildItems(r.items, dangle)
 	f.buildRules(r.rules, dangle)
+	// Row order differs between a site file and a database scan; findings
+	// must not.
+	slices.SortFunc(f.dangling, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(a.Code, b.Code), cmp.Compare(a.ObjectType, b.ObjectType), cmp.Compare(a.ObjectID, b.ObjectID),
+			cmp.Compare(a.RelatedType, b.RelatedType), cmp.Compare(a.RelatedID, b.RelatedID), cmp.Compare(a.Detail, b.Detail))
+	})
 	return f, nil
 }
 
