@@ -14,7 +14,8 @@
 CREATE OR REPLACE TABLE lineage_edge_kinds AS
 SELECT e.from_id, e.to_id, e.relation,
        CASE
-         WHEN e.relation IN ('workbook>sheet', 'workbook>dashboard', 'table>column',
+         WHEN e.relation IN ('workbook>sheet', 'workbook>dashboard', 'workbook>embedded_datasource', 'table>column',
+                             'database>table', 'database>custom_sql',
                              'virtual_connection>virtual_connection_table') THEN 'containment'
          WHEN e.relation IN ('table>sheet', 'column>sheet') THEN 'field'
          WHEN e.relation IN ('sheet>dashboard') THEN 'both'
@@ -74,6 +75,9 @@ mapped AS (
     FROM direct
     WHERE coalesce(workbook_luid, '') <> ''
       AND (kind IN ('sheet', 'dashboard') OR (kind = 'embedded_datasource' AND precision = 'datasource'))
+    UNION ALL
+    SELECT 'workbook', luid, precision, table_id, column_name, path, published_ds
+    FROM direct WHERE kind = 'workbook' AND coalesce(luid, '') <> ''
     UNION ALL
     SELECT 'datasource', luid, precision, table_id, column_name, path, published_ds
     FROM direct WHERE kind = 'published_datasource' AND coalesce(luid, '') <> ''
