@@ -110,6 +110,27 @@ func FromNode(name string, n *yaml.Node) (*Site, error) {
 	return &s, nil
 }
 
+// Validate reports every problem Parse would report for a Site built in Go
+// rather than read from a file (the synthetic generators, tests), as Errors
+// with File "site" and no line. It checks s as Parse would see it after
+// filling its defaults (site id, All Users holding every user) but does not
+// modify s.
+func (s *Site) Validate() error {
+	c := *s
+	// normalise rewrites the All Users entry; work on a copy of the slice
+	// header array so the caller's groups stay untouched.
+	c.Groups = slices.Clone(s.Groups)
+	c.normalise()
+	var errs Errors
+	c.validate(func(line int, format string, args ...any) {
+		errs = append(errs, &Error{File: "site", Line: line, Msg: fmt.Sprintf(format, args...)})
+	})
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
 // checkKeys walks the YAML tree alongside the Go type and reports mapping
 // keys that no field declares, so a typo ("owenr") is an error, not a silently
 // missing owner.
