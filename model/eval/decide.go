@@ -434,6 +434,7 @@ func (f *Facts) afterCeiling(d *Decision, u *User, k Key, it *Item, c string, a 
 		d.step("default", "deny", I, "not an owner or leader: ProjectLeader queried on a project answers deny (§8.4 convention)")
 		if legacyBlocked {
 			d.flag(FlagLegacyLeaderDeny)
+			d.conf(U)
 		}
 		return
 	}
@@ -454,6 +455,7 @@ func (f *Facts) afterCeiling(d *Decision, u *User, k Key, it *Item, c string, a 
 	}
 	if d.Result == Deny && legacyBlocked {
 		d.flag(FlagLegacyLeaderDeny)
+		d.conf(U)
 	}
 }
 
