@@ -116,7 +116,9 @@ var headerNames = map[string]string{
 	"via_content_type": "Via type", "via_content_name": "Via content", "via_project_path": "Via project",
 	"users": "Users", "source": "Source", "code": "Code", "object_type": "Object type", "object_id": "Object LUID",
 	"object_name": "Object", "detail": "Detail", "change": "Change", "before": "Before", "after": "After",
-	"glsi_minimum_site_role": "GLSI minimum role", "is_all_users": "All Users group",
+	"glsi_minimum_site_role": "GLSI minimum role", "capabilities_changed": "Capabilities gained or lost",
+	"grantee_name": "Grantee", "group_name": "Group", "items_gained": "Items gained", "items_lost": "Items lost",
+	"users_gained": "Users gained", "users_lost": "Users lost", "rule_set": "Rule set", "is_all_users": "All Users group",
 }
 
 func headerName(col string) string {
