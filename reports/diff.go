@@ -447,4 +447,3 @@ func (d *diffRun) markdown(w io.Writer, tops map[string]*topSink) error {
 	}
 	return m.err
 }
-
