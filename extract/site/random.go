@@ -261,6 +261,9 @@ func (x *randomSite) rules(typ string, most int) []Rule {
 			}
 		}
 		for _, c := range all {
+			if c == "ProjectLeader" {
+				continue // granted on purpose in build, its Deny only rarely
+			}
 			switch x.r.IntN(6) {
 			case 0:
 				r.Allow = append(r.Allow, c)
@@ -282,7 +285,7 @@ func (x *randomSite) rules(typ string, most int) []Rule {
 			}
 		}
 		if r.Template == "" && len(r.Allow) == 0 && len(r.Deny) == 0 {
-			r.Allow = []string{x.pick(all)}
+			r.Allow = []string{all[0]} // Read, on every type
 		}
 		rs = x.add(rs, r)
 	}
