@@ -1,0 +1,868 @@
+package rules
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bmatcuk/doublestar/v4"
+)
+
+// Options tune a check run.
+type Options struct {
+	// Now is the clock: waiver expiry and inactivity are measured from it.
+	Now time.Time
+	// SnapshotID picks the snapshot; "" is the most recent one.
+	SnapshotID string
+	// FailOn is the lowest severity that gates (Result.Gated); "" or "none"
+	// gates nothing.
+	FailOn string
+	// AllowIncomplete checks a snapshot whose manifest says incomplete even
+	// when the model was not built with --allow-incomplete.
+	AllowIncomplete bool
+	// Hygiene overrides the matrix's hygiene settings (from CLI flags).
+	Hygiene map[string]*HygieneSetting
+	// ToolVersion is recorded in check_runs.
+	ToolVersion string
+	// Logger receives one line per stage; nil discards.
+	Logger *slog.Logger
+}
+
+// Result summarises a run; the rows are in the model database.
+type Result struct {
+	RunID       string
+	SnapshotID  string
+	Findings    int64
+	Violations  int64
+	NeedsReview int64
+	Waived      int64
+	// Gated counts the findings at or above Options.FailOn that are not
+	// waived (violations and needs-review alike).
+	Gated    int64
+	Causes   []Cause
+	Warnings Diagnostics
+}
+
+// Cause is one row of finding_causes: the findings one grantee, rule
+// position or hygiene check produced, counted.
+type Cause struct {
+	ID, Kind, RuleID, CheckID, Severity, Description, Grantee, Capability, Reason string
+	Items, Users, Findings, Violations, NeedsReview, Waived                   int64
+}
+
+// Check evaluates the matrix against the snapshot in db (a model database:
+// see docs/contracts.md) and writes findings, finding_causes, check_runs,
+// policy_rules and policy_waivers, replacing the rows an earlier run left
+// for the same snapshot.
+//
+// The work is set-based: each rule's scope becomes an item set and its
+// grantees a user set (tables in DuckDB); missing access is the anti-join of
+// grantees × items × capabilities against allowed effective permissions,
+// excess the allowed permissions in scope minus those some rule expects, and
+// forbidden a semi-join. Nothing loops over users × items in Go.
+func Check(ctx context.Context, db *sql.DB, m *Matrix, opts Options) (*Result, error) {
+	if opts.FailOn != "" && opts.FailOn != "none" && SeverityRank(opts.FailOn) < 0 {
+		return nil, fmt.Errorf("fail-on %q: want one of %s or none", opts.FailOn, strings.Join(Severities, ", "))
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("opening a connection to the model: %w", err)
+	}
+	defer conn.Close()
+	snap, err := ResolveSnapshot(ctx, conn, opts.SnapshotID)
+	if err != nil {
+		return nil, err
+	}
+	if !snap.Complete && !snap.AllowedIncomplete && !opts.AllowIncomplete {
+		return nil, &IncompleteError{SnapshotID: snap.ID}
+	}
+	n, err := loadNames(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	d := &diags{}
+	validateNames(m, n, d)
+	if errs := d.list.Errors(); len(errs) > 0 {
+		errs.sort()
+		return nil, errs
+	}
+	r := &run{conn: conn, m: m, n: n, opts: opts, snap: snap, log: logger,
+		hygiene: resolveHygiene(m.Hygiene, opts.Hygiene), warnings: slices.Clone(m.Warnings)}
+	r.runID = r.makeRunID()
+	for _, st := range []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"policy", r.loadPolicy},
+		{"drift", r.drift},
+		{"waivers", r.applyWaivers},
+		{"hygiene", r.runHygiene},
+		{"causes", r.aggregate},
+		{"persist", r.persist},
+	} {
+		t0 := time.Now()
+		if err := st.fn(ctx); err != nil {
+			return nil, err
+		}
+		logger.Debug("check stage", "stage", st.name, "duration", time.Since(t0).Round(time.Millisecond))
+	}
+	r.res.Warnings = r.warnings
+	r.res.Warnings.sort()
+	return &r.res, nil
+}
+
+type run struct {
+	conn     *sql.Conn
+	m        *Matrix
+	n        *names
+	opts     Options
+	snap     SnapshotInfo
+	log      *slog.Logger
+	hygiene  map[string]HygieneSetting
+	warnings Diagnostics
+	runID    string
+	res      Result
+	// per rule: items and users in scope, for policy_rules and warnings.
+	itemCount, userCount map[string]int64
+}
+
+func (r *run) makeRunID() string {
+	h := sha256.Sum256([]byte(r.snap.ID + "|" + r.m.SHA256 + "|" + r.opts.Now.UTC().Format(time.RFC3339Nano)))
+	return hex.EncodeToString(h[:8])
+}
+
+func (r *run) exec(ctx context.Context, what, q string, args ...any) error {
+	if _, err := r.conn.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// ql quotes a string as a SQL literal (standard SQL: quotes doubled, no
+// backslash escapes), for values of the matrix inlined into generated SQL.
+func ql(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func qlist(vs []string) string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = ql(v)
+	}
+	return strings.Join(q, ", ")
+}
+
+func jsonList(vs []string) string {
+	if vs == nil {
+		vs = []string{}
+	}
+	b, _ := json.Marshal(vs)
+	return string(b)
+}
+
+// loadPolicy writes the compiled matrix into temporary tables: rules,
+// capabilities per rule and type, the user set of each rule's grantees and
+// the item set of each rule's scope.
+func (r *run) loadPolicy(ctx context.Context) error {
+	stmts := []string{
+		`CREATE OR REPLACE TEMP TABLE rules_rule(rule_id VARCHAR, exclusive BOOLEAN, include_admins BOOLEAN,
+			has_grantees BOOLEAN, severity VARCHAR, line INTEGER, ref VARCHAR)`,
+		`CREATE OR REPLACE TEMP TABLE rules_cap(rule_id VARCHAR, mode VARCHAR, content_type VARCHAR, capability VARCHAR)`,
+		`CREATE OR REPLACE TEMP TABLE rules_user_raw(rule_id VARCHAR, user_id VARCHAR, line INTEGER, ref VARCHAR)`,
+		`CREATE OR REPLACE TEMP TABLE rules_item(rule_id VARCHAR, content_type VARCHAR, content_id VARCHAR)`,
+	}
+	for _, s := range stmts {
+		if err := r.exec(ctx, "creating policy tables", s); err != nil {
+			return err
+		}
+	}
+	paths, err := r.distinct(ctx, `SELECT DISTINCT project_path FROM content WHERE project_path IS NOT NULL`)
+	if err != nil {
+		return err
+	}
+	var itemNames []string
+	for _, rule := range r.m.Rules {
+		if len(rule.Scope.Names) > 0 {
+			if itemNames, err = r.distinct(ctx, `SELECT DISTINCT name FROM content WHERE name IS NOT NULL`); err != nil {
+				return err
+			}
+			break
+		}
+	}
+	for _, rule := range r.m.Rules {
+		if err := r.exec(ctx, "loading rule "+rule.ID, `INSERT INTO rules_rule VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			rule.ID, rule.Exclusive, rule.IncludeAdmins, len(rule.Grantees) > 0, nullIfEmpty(rule.Severity), rule.Pos.Line, rule.Pos.String()); err != nil {
+			return err
+		}
+		var vals []string
+		for _, set := range []struct {
+			mode string
+			caps map[string][]string
+		}{{"allow", rule.AllowCaps}, {"forbid", rule.ForbidCaps}} {
+			for _, t := range keys(set.caps) {
+				for _, c := range set.caps[t] {
+					vals = append(vals, fmt.Sprintf("(%s, %s, %s, %s)", ql(rule.ID), ql(set.mode), ql(t), ql(c)))
+				}
+			}
+		}
+		if len(vals) > 0 {
+			if err := r.exec(ctx, "loading rule "+rule.ID, `INSERT INTO rules_cap VALUES `+strings.Join(vals, ", ")); err != nil {
+				return err
+			}
+		}
+		for _, g := range rule.Grantees {
+			if q := r.granteeSQL(g); q != "" {
+				if err := r.exec(ctx, "resolving grantees of rule "+rule.ID,
+					fmt.Sprintf(`INSERT INTO rules_user_raw SELECT %s, id, %d, %s FROM (%s)`, ql(rule.ID), g.Pos.Line, ql(g.Pos.String()), q)); err != nil {
+					return err
+				}
+			}
+		}
+		where := r.scopeSQL(rule, paths, itemNames)
+		if err := r.exec(ctx, "resolving the scope of rule "+rule.ID,
+			fmt.Sprintf(`INSERT INTO rules_item SELECT DISTINCT %s, c.content_type, c.content_id FROM content c WHERE %s`, ql(rule.ID), where)); err != nil {
+			return err
+		}
+	}
+	if err := r.exec(ctx, "deduplicating grantees", `CREATE OR REPLACE TEMP TABLE rules_user AS
+		SELECT rule_id, user_id, min(line) AS line, arg_min(ref, line) AS ref FROM rules_user_raw GROUP BY rule_id, user_id`); err != nil {
+		return err
+	}
+	r.itemCount, err = r.counts(ctx, `SELECT rule_id, count(*) FROM rules_item GROUP BY rule_id`)
+	if err != nil {
+		return err
+	}
+	r.userCount, err = r.counts(ctx, `SELECT rule_id, count(*) FROM rules_user GROUP BY rule_id`)
+	if err != nil {
+		return err
+	}
+	for _, rule := range r.m.Rules {
+		if r.itemCount[rule.ID] == 0 {
+			r.warnings = append(r.warnings, &Diagnostic{Pos: rule.Pos, Code: CodeEmptyScope, Warning: true,
+				Msg: fmt.Sprintf("the scope of rule %q matches no item in snapshot %s", rule.ID, r.snap.ID), Hint: "check the project path and name globs"})
+		}
+		if len(rule.Grantees) > 0 && r.userCount[rule.ID] == 0 {
+			r.warnings = append(r.warnings, &Diagnostic{Pos: rule.Pos, Code: CodeEmptyGrantees, Warning: true,
+				Msg: fmt.Sprintf("the grantees of rule %q resolve to no user", rule.ID)})
+		}
+	}
+	return nil
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func (r *run) distinct(ctx context.Context, q string) ([]string, error) {
+	rs, err := r.conn.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("reading content: %w", err)
+	}
+	defer rs.Close()
+	var out []string
+	for rs.Next() {
+		var s string
+		if err := rs.Scan(&s); err != nil {
+			return nil, fmt.Errorf("reading content: %w", err)
+		}
+		out = append(out, s)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("reading content: %w", err)
+	}
+	return out, nil
+}
+
+func (r *run) counts(ctx context.Context, q string) (map[string]int64, error) {
+	rs, err := r.conn.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("counting: %w", err)
+	}
+	defer rs.Close()
+	out := map[string]int64{}
+	for rs.Next() {
+		var k string
+		var v int64
+		if err := rs.Scan(&k, &v); err != nil {
+			return nil, fmt.Errorf("counting: %w", err)
+		}
+		out[k] = v
+	}
+	return out, rs.Err()
+}
+
+// granteeSQL returns a query of user ids (column id) for one grantee.
+// All Users is every user, whatever group_members lists (spec §9.1).
+func (r *run) granteeSQL(g Grantee) string {
+	switch g.Kind {
+	case "group":
+		ids := r.n.groups[g.Name]
+		for _, id := range ids {
+			if r.n.allUsers[id] {
+				return `SELECT id FROM users`
+			}
+		}
+		return fmt.Sprintf(`SELECT DISTINCT user_id AS id FROM group_members WHERE group_id IN (%s)`, qlist(ids))
+	case "user":
+		return fmt.Sprintf(`SELECT id FROM users WHERE id IN (%s)`, qlist(r.n.user(g.Name)))
+	case "site_role":
+		roles := r.n.rolesMatching([]string{g.Name})
+		if len(roles) == 0 {
+			return ""
+		}
+		return fmt.Sprintf(`SELECT id FROM users WHERE site_role IN (%s)`, qlist(roles))
+	}
+	return ""
+}
+
+// scopeSQL is the WHERE clause selecting a rule's items from content c.
+// Globs are matched in Go with doublestar against the distinct project
+// paths and names, so their semantics are exactly doublestar's; the
+// matching values then filter content in DuckDB.
+func (r *run) scopeSQL(rule *Rule, paths, itemNames []string) string {
+	s := rule.Scope
+	conds := []string{fmt.Sprintf("c.content_type IN (%s)", qlist(rule.Types))}
+	in := func(col string, globs, values []string) {
+		var hit []string
+		for _, v := range values {
+			for _, g := range globs {
+				if ok, _ := doublestar.Match(g, v); ok {
+					hit = append(hit, v)
+					break
+				}
+			}
+		}
+		if len(hit) == 0 {
+			conds = append(conds, "false")
+			return
+		}
+		conds = append(conds, fmt.Sprintf("%s IN (%s)", col, qlist(hit)))
+	}
+	if len(s.Projects) > 0 {
+		in("c.project_path", s.Projects, paths)
+	}
+	if len(s.Names) > 0 {
+		in("c.name", s.Names, itemNames)
+	}
+	if len(s.Tags) > 0 {
+		lower := make([]string, len(s.Tags))
+		for i, t := range s.Tags {
+			lower[i] = strings.ToLower(t)
+		}
+		conds = append(conds, fmt.Sprintf("list_has_any(list_transform(coalesce(c.tags, []::VARCHAR[]), lambda t: lower(t)), [%s]::VARCHAR[])", qlist(lower)))
+	}
+	if len(s.Owners) > 0 {
+		var ids []string
+		for _, o := range s.Owners {
+			ids = append(ids, r.n.user(o)...)
+		}
+		conds = append(conds, fmt.Sprintf("c.owner_id IN (%s)", qlist(ids)))
+	}
+	if len(s.UpstreamTables) > 0 || len(s.UpstreamDatabases) > 0 {
+		var alts []string
+		for _, t := range s.UpstreamTables {
+			parts := strings.Split(strings.ToLower(t), ".")
+			switch len(parts) {
+			case 1:
+				alts = append(alts, fmt.Sprintf("lower(u.table_name) = %s", ql(parts[0])))
+			case 2:
+				alts = append(alts, fmt.Sprintf("(lower(u.table_name) = %s AND (lower(u.schema_name) = %s OR lower(u.database_name) = %s))", ql(parts[1]), ql(parts[0]), ql(parts[0])))
+			default:
+				db := strings.Join(parts[:len(parts)-2], ".")
+				alts = append(alts, fmt.Sprintf("(lower(u.table_name) = %s AND lower(u.schema_name) = %s AND lower(u.database_name) = %s)", ql(parts[len(parts)-1]), ql(parts[len(parts)-2]), ql(db)))
+			}
+		}
+		for _, db := range s.UpstreamDatabases {
+			alts = append(alts, fmt.Sprintf("lower(u.database_name) = %s", ql(strings.ToLower(db))))
+		}
+		conds = append(conds, fmt.Sprintf(`EXISTS (SELECT 1 FROM content_upstream_tables u
+			WHERE u.precision = 'datasource' AND u.content_type = c.content_type AND u.content_luid = c.content_id AND (%s))`, strings.Join(alts, " OR ")))
+	}
+	return strings.Join(conds, " AND ")
+}
+
+// findingCols are the columns of the working table rules_finding.
+const findingCols = `finding_id VARCHAR, kind VARCHAR, check_id VARCHAR, rule_id VARCHAR, severity VARCHAR,
+	user_id VARCHAR, content_type VARCHAR, content_id VARCHAR, capability VARCHAR, decision VARCHAR, reason VARCHAR,
+	deciding_rule VARCHAR, confidence VARCHAR, flags VARCHAR[], message VARCHAR, matrix_line INTEGER, matrix_ref VARCHAR,
+	waiver_id VARCHAR, waiver_until DATE, waiver_expired BOOLEAN, cause_key VARCHAR`
+
+// idExpr is a finding's stable id: a hash of what it is about, so the same
+// finding keeps its id across runs and matrix forms.
+func idExpr(snapshotID string, extra string) string {
+	return fmt.Sprintf(`substr(md5(concat_ws('|', %s, kind, coalesce(rule_id, ''), coalesce(check_id, ''), coalesce(user_id, ''),
+		coalesce(content_type, ''), coalesce(content_id, ''), coalesce(capability, ''), %s)), 1, 16)`, ql(snapshotID), extra)
+}
+
+// findingsInsert wraps a query yielding finding rows (kind, check_id,
+// rule_id, severity, user_id, content_type, content_id, capability,
+// decision, reason, deciding_rule, confidence, flags, message, matrix_line,
+// matrix_ref) into an INSERT into rules_finding with stable ids; key adds
+// to the id what else tells the rows apart.
+func (r *run) findingsInsert(body, key string) string {
+	return `INSERT INTO rules_finding (finding_id, kind, check_id, rule_id, severity, user_id, content_type, content_id,
+		capability, decision, reason, deciding_rule, confidence, flags, message, matrix_line, matrix_ref)
+		SELECT ` + idExpr(r.snap.ID, key) + `, * FROM (SELECT kind::VARCHAR AS kind, check_id::VARCHAR AS check_id,
+			rule_id::VARCHAR AS rule_id, severity::VARCHAR, user_id::VARCHAR AS user_id, content_type::VARCHAR AS content_type,
+			content_id::VARCHAR AS content_id, capability::VARCHAR AS capability, decision::VARCHAR, reason::VARCHAR,
+			deciding_rule::VARCHAR, confidence::VARCHAR, flags::VARCHAR[], message::VARCHAR AS message,
+			matrix_line::INTEGER, matrix_ref::VARCHAR
+		FROM (` + body + `) t(kind, check_id, rule_id, severity, user_id, content_type, content_id, capability, decision,
+			reason, deciding_rule, confidence, flags, message, matrix_line, matrix_ref))`
+}
+
+// drift computes missing, excess and forbidden findings.
+func (r *run) drift(ctx context.Context) error {
+	if err := r.exec(ctx, "creating findings table", `CREATE OR REPLACE TEMP TABLE rules_finding(`+findingCols+`)`); err != nil {
+		return err
+	}
+	sel := func(body string) string { return r.findingsInsert(body, `''`) }
+	// Expected access that is not allowed. A triple with no effective
+	// permission row at all is reported too (reason NO_DECISION): a gap in
+	// the model must never read as compliance.
+	missing := `SELECT 'missing' AS kind, NULL::VARCHAR AS check_id, i.rule_id, coalesce(rr.severity, 'medium'),
+			u.user_id, i.content_type, i.content_id, k.capability,
+			coalesce(e.decision, 'deny'), coalesce(e.reason, 'NO_DECISION'), e.deciding_rule, coalesce(e.confidence, 'D'), e.flags,
+			CASE WHEN e.decision IS NULL THEN 'expected ' || k.capability || ' but the model has no decision for it'
+			     ELSE 'expected ' || k.capability || ', denied (' || e.reason || ')' END,
+			u.line, u.ref
+		FROM rules_item i
+		JOIN rules_rule rr ON rr.rule_id = i.rule_id
+		JOIN rules_cap k ON k.rule_id = i.rule_id AND k.content_type = i.content_type AND k.mode = 'allow'
+		JOIN rules_user u ON u.rule_id = i.rule_id
+		LEFT JOIN effective_permissions e ON e.basis = 'current' AND e.user_id = u.user_id AND e.content_type = i.content_type
+			AND e.content_id = i.content_id AND e.capability = k.capability
+		WHERE e.decision IS DISTINCT FROM 'allow'`
+	if err := r.exec(ctx, "computing missing access", sel(missing)); err != nil {
+		return err
+	}
+	// Allowed in the scope of an exclusive rule: candidates, then those some
+	// allow rule expects are removed (by joining the candidates' keys with
+	// the rules, never by expanding every rule's users × items).
+	stmts := []string{
+		`CREATE OR REPLACE TEMP TABLE rules_excess AS
+		SELECT i.rule_id, rr.severity, rr.line, rr.ref, e.user_id, e.content_type, e.content_id, e.capability,
+			e.decision, e.reason, e.deciding_rule, e.confidence, e.flags
+		FROM rules_item i
+		JOIN rules_rule rr ON rr.rule_id = i.rule_id AND rr.exclusive
+		JOIN rules_cap k ON k.rule_id = i.rule_id AND k.content_type = i.content_type AND k.mode = 'allow'
+		JOIN effective_permissions e ON e.basis = 'current' AND e.content_type = i.content_type
+			AND e.content_id = i.content_id AND e.capability = k.capability
+		WHERE e.decision = 'allow' AND (rr.include_admins OR e.reason <> 'ADMIN')`,
+		`CREATE OR REPLACE TEMP TABLE rules_expected AS
+		SELECT DISTINCT x.user_id, x.content_type, x.content_id, x.capability
+		FROM (SELECT DISTINCT user_id, content_type, content_id, capability FROM rules_excess) x
+		JOIN rules_item i ON i.content_type = x.content_type AND i.content_id = x.content_id
+		JOIN rules_cap k ON k.rule_id = i.rule_id AND k.content_type = x.content_type AND k.capability = x.capability AND k.mode = 'allow'
+		JOIN rules_user u ON u.rule_id = i.rule_id AND u.user_id = x.user_id`,
+		sel(`SELECT 'excess', NULL::VARCHAR, x.rule_id, coalesce(x.severity, 'high'), x.user_id, x.content_type, x.content_id, x.capability,
+			x.decision, x.reason, x.deciding_rule, x.confidence, x.flags,
+			'holds ' || x.capability || ' (' || x.reason || ') but no rule expects it', x.line, x.ref
+		FROM rules_excess x
+		ANTI JOIN rules_expected y ON y.user_id = x.user_id AND y.content_type = x.content_type
+			AND y.content_id = x.content_id AND y.capability = x.capability`),
+		sel(`SELECT 'forbidden', NULL::VARCHAR, i.rule_id, coalesce(rr.severity, 'high'), e.user_id, e.content_type, e.content_id, e.capability,
+			e.decision, e.reason, e.deciding_rule, e.confidence, e.flags,
+			'holds forbidden ' || e.capability || ' (' || e.reason || ')', rr.line, rr.ref
+		FROM rules_item i
+		JOIN rules_rule rr ON rr.rule_id = i.rule_id
+		JOIN rules_cap k ON k.rule_id = i.rule_id AND k.content_type = i.content_type AND k.mode = 'forbid'
+		JOIN effective_permissions e ON e.basis = 'current' AND e.content_type = i.content_type
+			AND e.content_id = i.content_id AND e.capability = k.capability
+		WHERE e.decision = 'allow' AND (rr.include_admins OR e.reason <> 'ADMIN')
+			AND (NOT rr.has_grantees OR EXISTS (SELECT 1 FROM rules_user u WHERE u.rule_id = i.rule_id AND u.user_id = e.user_id))`),
+		`DROP TABLE rules_excess`,
+		`DROP TABLE rules_expected`,
+	}
+	for _, s := range stmts {
+		if err := r.exec(ctx, "computing excess and forbidden access", s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyWaivers marks the findings a valid waiver covers, notes expired
+// waivers on the findings they would have covered, and reports expired and
+// unused waivers.
+func (r *run) applyWaivers(ctx context.Context) error {
+	if err := r.exec(ctx, "loading waivers", `CREATE OR REPLACE TEMP TABLE rules_waiver(waiver_id VARCHAR, rule_id VARCHAR,
+		user_key VARCHAR, user_id VARCHAR, capability VARCHAR, until DATE, reason VARCHAR, owner VARCHAR, expired BOOLEAN,
+		line INTEGER, ref VARCHAR)`); err != nil {
+		return err
+	}
+	today := r.opts.Now.UTC().Format(time.DateOnly)
+	for _, w := range r.m.Waivers {
+		expired := w.Until.Format(time.DateOnly) < today
+		for _, uid := range r.n.user(w.User) {
+			if err := r.exec(ctx, "loading waiver "+w.ID, `INSERT INTO rules_waiver VALUES (?, ?, ?, ?, ?, ?::DATE, ?, ?, ?, ?, ?)`,
+				w.ID, w.Rule, w.User, uid, nullIfEmpty(w.Capability), w.Until.Format(time.DateOnly), w.Reason, w.Owner, expired,
+				w.Pos.Line, w.Pos.String()); err != nil {
+				return err
+			}
+		}
+	}
+	stmts := []string{
+		// Of several waivers matching a finding, a valid one wins over an
+		// expired one, and a capability-specific one over a general one.
+		`UPDATE rules_finding f SET waiver_id = b.waiver_id, waiver_until = b.until, waiver_expired = b.expired
+		FROM (SELECT f.finding_id, arg_min(w.waiver_id, (w.expired::INT * 2 + (w.capability IS NULL)::INT) || w.waiver_id) AS waiver_id,
+				arg_min(w.until, (w.expired::INT * 2 + (w.capability IS NULL)::INT) || w.waiver_id) AS until,
+				arg_min(w.expired, (w.expired::INT * 2 + (w.capability IS NULL)::INT) || w.waiver_id) AS expired
+			FROM rules_finding f JOIN rules_waiver w ON w.rule_id = f.rule_id AND w.user_id = f.user_id
+				AND (w.capability IS NULL OR w.capability = f.capability)
+			WHERE f.kind IN ('missing', 'excess', 'forbidden')
+			GROUP BY f.finding_id) b
+		WHERE f.finding_id = b.finding_id`,
+	}
+	if h := r.hygiene["expired_waivers"]; *h.Enabled {
+		stmts = append(stmts, r.findingsInsert(fmt.Sprintf(`
+			SELECT 'waiver', 'expired_waivers', rule_id, %s, min(user_id), NULL, NULL, NULL, NULL, NULL, NULL, 'D', NULL::VARCHAR[],
+				'waiver ' || waiver_id || ' (owner ' || owner || ', "' || reason || '") expired on ' || strftime(until, '%%Y-%%m-%%d'),
+				line, ref
+			FROM rules_waiver WHERE expired GROUP BY rule_id, waiver_id, owner, reason, until, line, ref`, ql(h.Severity)), "message"))
+	}
+	if h := r.hygiene["unused_waivers"]; *h.Enabled {
+		stmts = append(stmts, r.findingsInsert(fmt.Sprintf(`
+			SELECT 'waiver', 'unused_waivers', w.rule_id, %s, min(w.user_id), NULL, NULL, NULL, NULL, NULL, NULL, 'D', NULL::VARCHAR[],
+				'waiver ' || w.waiver_id || ' covers no finding in this snapshot; remove it or check its rule and user',
+				w.line, w.ref
+			FROM rules_waiver w WHERE NOT w.expired
+				AND NOT EXISTS (SELECT 1 FROM rules_finding f WHERE f.waiver_id = w.waiver_id)
+			GROUP BY w.rule_id, w.waiver_id, w.line, w.ref`, ql(h.Severity)), "message"))
+	}
+	for _, s := range stmts {
+		if err := r.exec(ctx, "applying waivers", s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// statusExpr decides a finding's status: a valid waiver waives it; a
+// decision resting on an unresolved [U] fact needs review rather than being
+// a violation (spec §13).
+const statusExpr = `CASE WHEN f.waiver_id IS NOT NULL AND NOT coalesce(f.waiver_expired, false) THEN 'waived'
+	WHEN f.confidence = 'U' THEN 'needs_review' ELSE 'violation' END`
+
+// causeKeyExpr is what granted (or, for missing access, denied) a drift
+// finding: the grantee of the deciding rule, the position, or the reason.
+const causeKeyExpr = `CASE WHEN f.kind IN ('missing', 'excess', 'forbidden') THEN coalesce(
+		nullif(regexp_extract(coalesce(f.deciding_rule, ''), '(^|\s)((user|group|groupset):\S+)', 2), ''),
+		nullif(regexp_extract(coalesce(f.deciding_rule, ''), '^(position:[A-Za-z_]+)', 1), ''),
+		'reason:' || f.reason) END`
+
+func severityRankSQL(col string) string {
+	var b strings.Builder
+	b.WriteString("CASE " + col)
+	for i, s := range Severities {
+		fmt.Fprintf(&b, " WHEN '%s' THEN %d", s, i)
+	}
+	b.WriteString(" ELSE 9 END")
+	return b.String()
+}
+
+// aggregate groups findings by cause and builds each cause's description.
+func (r *run) aggregate(ctx context.Context) error {
+	if err := r.exec(ctx, "grouping findings by cause", `UPDATE rules_finding f SET cause_key = `+causeKeyExpr); err != nil {
+		return err
+	}
+	q := fmt.Sprintf(`SELECT kind, coalesce(rule_id, ''), coalesce(check_id, ''), coalesce(capability, ''), coalesce(cause_key, ''),
+			coalesce(min(reason), ''), min(%s) AS sev,
+			count(DISTINCT (content_type, content_id)) FILTER (WHERE content_id IS NOT NULL),
+			count(DISTINCT user_id), count(*),
+			count(*) FILTER (WHERE status = 'violation'), count(*) FILTER (WHERE status = 'needs_review'),
+			count(*) FILTER (WHERE status = 'waived')
+		FROM (SELECT f.*, %s AS status FROM rules_finding f) f
+		GROUP BY ALL`, severityRankSQL("severity"), statusExpr)
+	rs, err := r.conn.QueryContext(ctx, q)
+	if err != nil {
+		return fmt.Errorf("grouping findings by cause: %w", err)
+	}
+	var causes []Cause
+	for rs.Next() {
+		var c Cause
+		var sev int
+		var key string
+		if err := rs.Scan(&c.Kind, &c.RuleID, &c.CheckID, &c.Capability, &key, &c.Reason, &sev, &c.Items, &c.Users, &c.Findings,
+			&c.Violations, &c.NeedsReview, &c.Waived); err != nil {
+			rs.Close()
+			return fmt.Errorf("grouping findings by cause: %w", err)
+		}
+		c.Severity = Severities[min(sev, len(Severities)-1)]
+		c.Grantee = key
+		c.ID = shortHash(r.snap.ID, c.Kind, c.RuleID, c.CheckID, c.Capability, key)
+		causes = append(causes, c)
+	}
+	if err := rs.Err(); err != nil {
+		rs.Close()
+		return fmt.Errorf("grouping findings by cause: %w", err)
+	}
+	rs.Close()
+	display, err := r.granteeNames(ctx, causes)
+	if err != nil {
+		return err
+	}
+	if err := r.exec(ctx, "grouping findings by cause", `CREATE OR REPLACE TEMP TABLE rules_cause(cause_id VARCHAR, kind VARCHAR,
+		rule_id VARCHAR, check_id VARCHAR, severity VARCHAR, description VARCHAR, grantee VARCHAR, item_count BIGINT,
+		user_count BIGINT, finding_count BIGINT, capability VARCHAR, reason VARCHAR, violations BIGINT, needs_review BIGINT,
+		waived BIGINT, cause_key VARCHAR)`); err != nil {
+		return err
+	}
+	rules := map[string]*Rule{}
+	for _, rule := range r.m.Rules {
+		rules[rule.ID] = rule
+	}
+	for i := range causes {
+		c := &causes[i]
+		key := c.Grantee
+		c.Grantee = display[key]
+		c.Description = describeCause(c, rules[c.RuleID])
+		if err := r.exec(ctx, "grouping findings by cause", `INSERT INTO rules_cause VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.Kind, nullIfEmpty(c.RuleID), nullIfEmpty(c.CheckID), c.Severity, c.Description, nullIfEmpty(c.Grantee),
+			c.Items, c.Users, c.Findings, nullIfEmpty(c.Capability), nullIfEmpty(c.Reason), c.Violations, c.NeedsReview, c.Waived, key); err != nil {
+			return err
+		}
+	}
+	slices.SortFunc(causes, func(a, b Cause) int {
+		return cmp.Or(cmp.Compare(SeverityRank(a.Severity), SeverityRank(b.Severity)), cmp.Compare(a.Kind, b.Kind),
+			cmp.Compare(a.RuleID+a.CheckID, b.RuleID+b.CheckID), cmp.Compare(b.Findings, a.Findings), cmp.Compare(a.Description, b.Description))
+	})
+	r.res.Causes = causes
+	return nil
+}
+
+func shortHash(parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "|")))
+	return hex.EncodeToString(h[:8])
+}
+
+// granteeNames turns cause keys ("group:<luid>", "position:project_owner",
+// "reason:UNSPECIFIED") into what a reader recognises.
+func (r *run) granteeNames(ctx context.Context, causes []Cause) (map[string]string, error) {
+	out := map[string]string{}
+	groupName := map[string]string{}
+	for name, ids := range r.n.groups {
+		for _, id := range ids {
+			groupName[id] = name
+		}
+	}
+	userName := map[string]string{}
+	for _, u := range r.n.users {
+		userName[u.id] = u.name
+	}
+	var setName map[string]string
+	for _, c := range causes {
+		key := c.Grantee
+		if _, done := out[key]; done || key == "" {
+			continue
+		}
+		kind, id, _ := strings.Cut(key, ":")
+		switch kind {
+		case "group":
+			out[key] = fmt.Sprintf("group %q", cmp.Or(groupName[id], id))
+		case "user":
+			out[key] = "user " + cmp.Or(userName[id], id)
+		case "groupset":
+			if setName == nil {
+				setName = map[string]string{}
+				if ok, _ := relationExists(ctx, r.conn, "group_sets"); ok {
+					rs, err := r.conn.QueryContext(ctx, `SELECT id, coalesce(name, id) FROM group_sets`)
+					if err != nil {
+						return nil, fmt.Errorf("reading group_sets: %w", err)
+					}
+					for rs.Next() {
+						var i, n string
+						if err := rs.Scan(&i, &n); err != nil {
+							rs.Close()
+							return nil, fmt.Errorf("reading group_sets: %w", err)
+						}
+						setName[i] = n
+					}
+					rs.Close()
+				}
+			}
+			out[key] = fmt.Sprintf("group set %q", cmp.Or(setName[id], id))
+		case "position":
+			out[key] = strings.ReplaceAll(id, "_", " ") + " position"
+		case "reason":
+			out[key] = id
+		default:
+			out[key] = key
+		}
+	}
+	return out, nil
+}
+
+func describeCause(c *Cause, rule *Rule) string {
+	scope := ""
+	if rule != nil {
+		scope = " in scope of " + rule.ID
+		if len(rule.Scope.Projects) > 0 {
+			scope += " (" + strings.Join(rule.Scope.Projects, ", ") + ")"
+		}
+	}
+	switch c.Kind {
+	case "excess":
+		return fmt.Sprintf("%s grants %s on %s%s → %s not expected", c.Grantee, c.Capability, plural(c.Items, "item"), scope, plural(c.Users, "user"))
+	case "forbidden":
+		return fmt.Sprintf("%s grants forbidden %s on %s%s → %s", c.Grantee, c.Capability, plural(c.Items, "item"), scope, plural(c.Users, "user"))
+	case "missing":
+		return fmt.Sprintf("%s expected by %s lack %s on %s (%s)", plural(c.Users, "user"), c.RuleID, c.Capability, plural(c.Items, "item"), c.Grantee)
+	}
+	title := hygieneTitles[c.CheckID]
+	if title == "" {
+		title = c.CheckID
+		if code, ok := strings.CutPrefix(c.CheckID, "spec:"); ok {
+			title = "model finding " + code
+		}
+	}
+	s := fmt.Sprintf("%s: %s", title, plural(c.Findings, "finding"))
+	if c.Items > 0 {
+		s += " on " + plural(c.Items, "item")
+	}
+	if c.Users > 0 {
+		s += ", " + plural(c.Users, "user")
+	}
+	return s
+}
+
+// plural writes "1 item" or "9,812 items".
+func plural(n int64, noun string) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if n != 1 {
+		noun += "s"
+	}
+	return s + " " + noun
+}
+
+// persist replaces the snapshot's rows in the findings-side tables.
+func (r *run) persist(ctx context.Context) error {
+	for _, s := range findingsDDL {
+		if err := r.exec(ctx, "creating findings tables", s); err != nil {
+			return err
+		}
+	}
+	if err := r.exec(ctx, "starting the findings transaction", `BEGIN TRANSACTION`); err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			r.conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+		}
+	}()
+	for _, t := range findingsTables {
+		if err := r.exec(ctx, "replacing "+t, `DELETE FROM `+t+` WHERE snapshot_id = ?`, r.snap.ID); err != nil {
+			return err
+		}
+	}
+	file := r.m.File
+	stmts := []struct {
+		what string
+		q    string
+		args []any
+	}{
+		{"writing findings", `INSERT INTO findings
+			SELECT f.finding_id, f.kind, f.check_id, f.rule_id, f.severity, ` + statusExpr + `,
+				f.user_id, u.name, f.content_type, f.content_id, c.name, c.project_path, f.capability, f.decision, f.reason,
+				f.deciding_rule, f.waiver_id, f.waiver_until, f.confidence, k.cause_id,
+				f.message || CASE WHEN f.waiver_id IS NOT NULL AND f.waiver_expired THEN ' (waiver ' || f.waiver_id || ' expired ' || strftime(f.waiver_until, '%Y-%m-%d') || ')' ELSE '' END,
+				?, ?, f.matrix_line, f.matrix_ref, f.flags, ?
+			FROM rules_finding f
+			LEFT JOIN users u ON u.id = f.user_id
+			LEFT JOIN content c ON c.content_type = f.content_type AND c.content_id = f.content_id
+			LEFT JOIN rules_cause k ON k.kind = f.kind AND coalesce(k.rule_id, '') = coalesce(f.rule_id, '')
+				AND coalesce(k.check_id, '') = coalesce(f.check_id, '') AND coalesce(k.capability, '') = coalesce(f.capability, '')
+				AND coalesce(k.cause_key, '') = coalesce(f.cause_key, '')`, []any{r.snap.ID, file, r.runID}},
+		{"writing finding_causes", `INSERT INTO finding_causes SELECT cause_id, kind, rule_id, check_id, severity, description, grantee,
+			item_count, user_count, finding_count, capability, reason, violations, needs_review, waived, ?, ? FROM rules_cause`,
+			[]any{r.snap.ID, r.runID}},
+		{"writing policy_waivers", `INSERT INTO policy_waivers
+			SELECT w.waiver_id, w.rule_id, w.user_key, string_agg(DISTINCT w.user_id, ',' ORDER BY w.user_id), any_value(w.capability),
+				any_value(w.until), any_value(w.reason), any_value(w.owner), any_value(w.expired),
+				(SELECT count(*) FROM rules_finding f WHERE f.waiver_id = w.waiver_id AND NOT f.waiver_expired),
+				?, any_value(w.line), any_value(w.ref), ?, ?
+			FROM rules_waiver w GROUP BY w.waiver_id, w.rule_id, w.user_key`, []any{file, r.snap.ID, r.runID}},
+	}
+	for _, s := range stmts {
+		if err := r.exec(ctx, s.what, s.q, s.args...); err != nil {
+			return err
+		}
+	}
+	for _, rule := range r.m.Rules {
+		grantees := rule.Grantees
+		if len(grantees) == 0 {
+			grantees = []Grantee{{Pos: rule.Pos}}
+		}
+		for _, g := range grantees {
+			sc := rule.Scope
+			if err := r.exec(ctx, "writing policy_rules", `INSERT INTO policy_rules VALUES (?, ?, ?, ?, ?,
+				from_json(?, '["VARCHAR"]'), from_json(?, '["VARCHAR"]'), from_json(?, '["VARCHAR"]'), from_json(?, '["VARCHAR"]'),
+				from_json(?, '["VARCHAR"]'), from_json(?, '["VARCHAR"]'), from_json(?, '["VARCHAR"]'),
+				?, ?, ?, ?, from_json(?, '["VARCHAR"]'), from_json(?, '["VARCHAR"]'), ?, ?, ?, ?, ?, ?, ?)`,
+				rule.ID, nullIfEmpty(rule.Description), rule.Exclusive, rule.IncludeAdmins, nullIfEmpty(rule.Severity),
+				jsonList(sc.Projects), jsonList(rule.Types), jsonList(sc.Names), jsonList(sc.Tags), jsonList(sc.Owners),
+				jsonList(sc.UpstreamTables), jsonList(sc.UpstreamDatabases),
+				nullIfEmpty(g.Kind), nullIfEmpty(g.Name), nullIfEmpty(strings.Join(rule.Allow, ", ")), nullIfEmpty(strings.Join(rule.Forbid, ", ")),
+				jsonList(flatCaps(rule.AllowCaps)), jsonList(flatCaps(rule.ForbidCaps)),
+				r.itemCount[rule.ID], r.userCount[rule.ID], file, g.Pos.Line, g.Pos.String(), r.snap.ID, r.runID); err != nil {
+				return err
+			}
+		}
+	}
+	failOn := cmp.Or(r.opts.FailOn, "none")
+	gate := SeverityRank(failOn)
+	if failOn == "none" {
+		gate = -1
+	}
+	err := r.conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*), count(*) FILTER (WHERE status = 'violation'),
+			count(*) FILTER (WHERE status = 'needs_review'), count(*) FILTER (WHERE status = 'waived'),
+			count(*) FILTER (WHERE status <> 'waived' AND %s <= %d)
+		FROM findings WHERE snapshot_id = ?`, severityRankSQL("severity"), gate), r.snap.ID).
+		Scan(&r.res.Findings, &r.res.Violations, &r.res.NeedsReview, &r.res.Waived, &r.res.Gated)
+	if err != nil {
+		return fmt.Errorf("counting findings: %w", err)
+	}
+	if err := r.exec(ctx, "writing check_runs", `INSERT INTO check_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.runID, r.snap.ID, r.m.Name, file, r.m.SHA256, r.opts.Now.UTC(), failOn, r.res.Findings, r.res.Violations,
+		r.res.NeedsReview, r.res.Waived, r.res.Gated, r.opts.Now.UTC(), nullIfEmpty(r.opts.ToolVersion)); err != nil {
+		return err
+	}
+	if err := r.exec(ctx, "committing findings", `COMMIT`); err != nil {
+		return err
+	}
+	committed = true
+	r.res.RunID, r.res.SnapshotID = r.runID, r.snap.ID
+	for _, t := range []string{"rules_rule", "rules_cap", "rules_user_raw", "rules_user", "rules_item", "rules_finding", "rules_waiver", "rules_cause"} {
+		r.conn.ExecContext(ctx, `DROP TABLE IF EXISTS `+t)
+	}
+	return nil
+}
+
+func flatCaps(m map[string][]string) []string {
+	var out []string
+	for _, t := range keys(m) {
+		for _, c := range m[t] {
+			out = append(out, t+":"+c)
+		}
+	}
+	return out
+}
