@@ -1,12 +1,15 @@
 package cli
 
 import (
-	"fmt"
-
 	"github.com/tabaudit/tabaudit/extract/site"
 )
 
-// generateSite builds a synthetic site for --preset.
+// generateSite builds a synthetic site for --preset; an unknown preset is
+// an input error.
 func generateSite(preset string, seed int64) (*site.Site, error) {
-	return nil, usageError(fmt.Errorf("--preset %s: the synthetic site generator (site.Generate) is not available yet; use --site FILE", preset))
+	s, err := site.Generate(preset, seed)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return s, nil
 }

@@ -122,3 +122,27 @@ func TestSimServeInputErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestSimServePreset(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	f := &Factory{IO: IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, Now: time.Now, Getenv: func(string) string { return "" }}
+	done := make(chan int, 1)
+	go func() { done <- RunWith(ctx, f, []string{"sim", "serve", "--preset", "S", "--seed", "3"}) }()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && !strings.Contains(out.String(), "listening on"); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(out.String(), "listening on http://127.0.0.1:") {
+		t.Fatalf("no URL: %q %q", out.String(), errOut.String())
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d: %s", code, errOut.String())
+	}
+	var o2, e2 syncBuffer
+	f2 := &Factory{IO: IOStreams{In: strings.NewReader(""), Out: &o2, ErrOut: &e2}, Now: time.Now, Getenv: func(string) string { return "" }}
+	if code := RunWith(context.Background(), f2, []string{"sim", "serve", "--preset", "XL"}); code != ExitUsage || !strings.Contains(e2.String(), "XL") {
+		t.Errorf("unknown preset: exit %d, %q", code, e2.String())
+	}
+}
