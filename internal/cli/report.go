@@ -1,18 +1,113 @@
 package cli
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/tabaudit/tabaudit/reports"
 )
 
-// newCmdReport is a placeholder until the report command lands.
+type reportOptions struct {
+	DB         string
+	Out        string
+	Formats    string
+	Snapshot   string
+	AccessRows int64
+}
+
 func newCmdReport(f *Factory) *cobra.Command {
-	return &cobra.Command{
+	opts := &reportOptions{}
+	cmd := &cobra.Command{
 		Use:   "report",
-		Short: "(report: not implemented yet)",
+		Short: "Write the audit report (Excel workbook, CSV, JSON, Markdown) from a model database",
+		Long: `Write the report an auditor signs from a model database built by "tabaudit model" (and, for
+findings, "tabaudit check"): Summary (snapshot, manifest verdict, counts, findings by rule and
+severity with a chart, top causes), Findings, Causes, Access by content, Access by user, Table
+exposure, Hygiene, Inventory, Policy and Provenance sheets.
+
+Other formats share the workbook's file stem: --out report.xlsx --format xlsx,csv,json,md writes
+report.xlsx, report-<section>.csv, report.json (schema reports/schema/findings.v1.json) and report.md.
+
+Nothing is cut silently: a sheet past Excel's 1,048,576 rows is split into numbered sheets, and
+"Access by user" is capped at --access-rows rows in the workbook (all rows go to CSV); the Summary
+states every split and cap. Names from Tableau are written as text, never as formulas; CSV and
+Markdown prefix values starting with = + - @ TAB CR or LF with an apostrophe.`,
+		Example: `  tabaudit report --db audit.duckdb --out report.xlsx
+  tabaudit report --db audit.duckdb --out q4/report.xlsx --format xlsx,csv,json,md`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return usageError(errors.New("report is not implemented yet"))
+			return reportRun(cmd.Context(), f, opts, commandLine(cmd))
 		},
 	}
+	cmd.Flags().StringVar(&opts.DB, "db", "audit.duckdb", "model database built by `tabaudit model`")
+	cmd.Flags().StringVarP(&opts.Out, "out", "o", "report.xlsx", "report path; other formats share its stem")
+	cmd.Flags().StringVar(&opts.Formats, "format", "xlsx", "comma-separated formats: xlsx, csv, json, md")
+	cmd.Flags().StringVar(&opts.Snapshot, "snapshot", "", "snapshot id to report on when the database holds several (default: the latest)")
+	cmd.Flags().Int64Var(&opts.AccessRows, "access-rows", reports.DefaultAccessRows, "most rows of \"Access by user\" in the workbook; 0 = no cap (split over sheets)")
+	return cmd
+}
+
+func reportRun(ctx context.Context, f *Factory, opts *reportOptions, cmdline string) error {
+	formats, err := reports.ParseFormats(opts.Formats)
+	if err != nil {
+		return usageError(err)
+	}
+	db, err := openModelReadOnly(ctx, opts.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	access := opts.AccessRows
+	if access == 0 {
+		access = -1
+	}
+	res, err := reports.Write(ctx, db, reports.Options{
+		Out: opts.Out, Formats: formats, SnapshotID: opts.Snapshot, AccessRows: access,
+		ToolVersion: f.Version, CommandLine: cmdline, Now: f.Now, Logger: f.Logger,
+	})
+	if errors.Is(err, reports.ErrInput) {
+		return usageError(err)
+	}
+	if err != nil {
+		return err
+	}
+	printReportResult(f, res.Files, res.Sections)
+	if res.Check == nil && res.Findings == 0 {
+		fmt.Fprintln(f.IO.Out, "No policy check was run on this snapshot: the report has no findings (run `tabaudit check`).")
+	} else {
+		fmt.Fprintf(f.IO.Out, "%d findings.\n", res.Findings)
+	}
+	if res.Snapshot != nil && res.Snapshot.ID != "" && !res.Snapshot.Complete {
+		fmt.Fprintf(f.IO.ErrOut, "warning: %s\n", res.Snapshot.Verdict)
+	}
+	return nil
+}
+
+func printReportResult(f *Factory, files []string, sections []reports.SectionStats) {
+	for _, p := range files {
+		fmt.Fprintf(f.IO.Out, "wrote %s\n", p)
+	}
+	for _, st := range sections {
+		if st.Capped {
+			fmt.Fprintf(f.IO.Out, "%s: the workbook holds %d of %d rows (see the Summary sheet)\n", st.Sheet, st.XLSXRows, st.Rows)
+		} else if len(st.Sheets) > 1 {
+			fmt.Fprintf(f.IO.Out, "%s: %d rows split over %d sheets\n", st.Sheet, st.Rows, len(st.Sheets))
+		}
+	}
+}
+
+// commandLine reconstructs the command as run, from the flags that were set,
+// for the report's provenance. Only flag values reach it, and no command that
+// writes a report takes a secret as a flag.
+func commandLine(cmd *cobra.Command) string {
+	parts := []string{cmd.CommandPath()}
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		parts = append(parts, "--"+fl.Name+"="+fl.Value.String())
+	})
+	return strings.Join(parts, " ")
 }
