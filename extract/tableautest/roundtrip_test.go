@@ -214,6 +214,13 @@ func expected(t *testing.T, st *site.Site) served {
 
 func TestRoundTrip(t *testing.T) {
 	sites := map[string]*site.Site{"rich": richSite(t)}
+	for _, seed := range []int64{1, 2} {
+		s, err := site.Generate("S", seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sites["generated-S-"+strconv.FormatInt(seed, 10)] = s
+	}
 	data, err := os.ReadFile("../../testdata/spec/permission-vectors.yaml")
 	if err != nil {
 		t.Fatal(err)

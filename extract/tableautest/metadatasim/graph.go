@@ -275,7 +275,31 @@ func build(s *site.Site) (*graph, error) {
 			tables[it.ID] = newTable(it.ID, it.Database, "", site.DisplayName(it.Name, it.ID), false)
 		}
 	}
+	// column returns the table's column with the name, creating it: id
+	// and luid from "<table id>.<name>", the name withheld when the table
+	// is (an obfuscated table's columns are obfuscated too).
 	columns := map[string]*obj{}
+	column := func(tableID, name string) *obj {
+		key := tableID + "." + name
+		if col := columns[key]; col != nil {
+			return col
+		}
+		t := tables[tableID]
+		col := g.add(newObj("Column", GraphID("column", key)))
+		col.scalars["luid"] = site.LUID("column", key)
+		if t.scalars["hidden"] == true {
+			col.scalars["name"] = nil
+			col.scalars["hidden"] = true
+		} else {
+			col.scalars["name"] = name
+		}
+		col.scalars["remoteType"] = "WSTR"
+		col.scalars["isNullable"] = true
+		col.one["table"] = t
+		t.link("columns", col)
+		columns[key] = col
+		return col
+	}
 	for _, t := range lin.Tables {
 		o := tables[t.ID]
 		if o == nil {
@@ -291,16 +315,16 @@ func build(s *site.Site) (*graph, error) {
 			tables[t.ID] = o
 		}
 		for _, c := range t.Columns {
-			key := t.ID + "." + c
-			col := g.add(newObj("Column", GraphID("column", key)))
-			col.scalars["luid"] = site.LUID("column", key)
-			if !t.Hidden {
-				col.scalars["name"] = c
+			column(t.ID, c)
+		}
+	}
+	// A column a sheet uses exists in its table even when the site file's
+	// table does not list it (the loader only checks the table).
+	for _, sh := range lin.Sheets {
+		for _, c := range sh.Columns {
+			if t, name, ok := strings.Cut(c, "."); ok && tables[t] != nil {
+				column(t, name)
 			}
-			col.scalars["remoteType"] = "WSTR"
-			col.one["table"] = o
-			o.link("columns", col)
-			columns[key] = col
 		}
 	}
 	// Databases whose every table is hidden are obfuscated too.
@@ -557,6 +581,16 @@ func derive(g *graph) {
 			p.link("downstreamSheets", sh)
 			for _, q := range p.many[internalCustomSQL] {
 				q.link("downstreamSheets", sh)
+			}
+		}
+	}
+	// Columns feed the sheets whose fields use them and the dashboards
+	// that contain those sheets.
+	for _, sh := range g.byType["Sheet"] {
+		for _, c := range sh.many["upstreamColumns"] {
+			c.link("downstreamSheets", sh)
+			for _, d := range sh.many["containedInDashboards"] {
+				c.link("downstreamDashboards", d)
 			}
 		}
 	}

@@ -233,3 +233,57 @@ func TestDanglingReference(t *testing.T) {
 		t.Errorf("HTTP %d %s; want 500 naming the unknown table", code, got)
 	}
 }
+
+// TestColumns: a table's columns (declared, and one that exists only
+// because a sheet uses it), each column's table and the sheets and
+// dashboards that use it, a sheet's upstream columns, and a hidden table's
+// columns obfuscated.
+func TestColumns(t *testing.T) {
+	s := roundTrip(t)
+	h := New(s, Config{})
+	col := func(table, name string) string { return GraphID("column", table+"."+name) }
+	cases := []struct {
+		name, query, want string
+	}{
+		{
+			name:  "declared columns in order, with stable ids and luids, and the sheets and dashboards using them",
+			query: `{ databaseTables(filter: {name: "orders"}) { columns { id luid name remoteType table { __typename id } downstreamSheets { name } downstreamDashboards { name } } } }`,
+			want: `{"data":{"databaseTables":[{"columns":[` +
+				`{"id":"` + col("t-orders", "id") + `","luid":"` + site.LUID("column", "t-orders.id") + `","name":"id","remoteType":"WSTR","table":{"__typename":"DatabaseTable","id":"` + GraphID("table", "t-orders") + `"},"downstreamSheets":[{"name":"Hidden Detail"}],"downstreamDashboards":[{"name":"Overview"}]},` +
+				`{"id":"` + col("t-orders", "amount") + `","luid":"` + site.LUID("column", "t-orders.amount") + `","name":"amount","remoteType":"WSTR","table":{"__typename":"DatabaseTable","id":"` + GraphID("table", "t-orders") + `"},"downstreamSheets":[{"name":"Orders"}],"downstreamDashboards":[{"name":"Overview"}]}]}]}}`,
+		},
+		{
+			name:  "a column only a sheet names exists in its table",
+			query: `{ databaseTables(filter: {name: "customers"}) { columnsConnection(first: 5) { totalCount nodes { name downstreamSheets { name } } } } }`,
+			want:  `{"data":{"databaseTables":[{"columnsConnection":{"totalCount":1,"nodes":[{"name":"segment","downstreamSheets":[{"name":"Customers"}]}]}}]}}`,
+		},
+		{
+			name:  "sheet upstream columns, filtered by name",
+			query: `{ sheets(filter: {name: "Pay"}) { all: upstreamColumns { name table { ... on DatabaseTable { fullName } } } none: upstreamColumns(filter: {name: "grade"}) { name } } }`,
+			want:  `{"data":{"sheets":[{"all":[{"name":"salary","table":{"fullName":"[hr].[salaries]"}}],"none":[]}]}}`,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, out := post(t, h, tc.query, "", nil)
+			var want map[string]any
+			if err := json.Unmarshal([]byte(tc.want), &want); err != nil {
+				t.Fatalf("bad want: %v", err)
+			}
+			if d := cmp.Diff(want, out); d != "" {
+				got, _ := json.Marshal(out)
+				t.Errorf("(-want +got):\n%s\ngot: %s", d, got)
+			}
+		})
+	}
+
+	t.Run("columns of a hidden table are obfuscated", func(t *testing.T) {
+		s := roundTrip(t)
+		s.Lineage.Tables[3].Hidden = true // t-salaries
+		_, out := post(t, New(s, Config{}), `{ sheets(filter: {name: "Pay"}) { upstreamColumns { id luid name } } }`, "", nil)
+		want := `{"data":{"sheets":[{"upstreamColumns":[{"id":"` + col("t-salaries", "salary") + `","luid":"` + site.LUID("column", "t-salaries.salary") + `","name":null}]}]}}`
+		if got, _ := json.Marshal(out); string(got) != want {
+			t.Errorf("got %s\nwant %s", got, want)
+		}
+	})
+}
