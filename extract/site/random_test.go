@@ -43,7 +43,7 @@ func TestRandomSites(t *testing.T) {
 			}
 		}
 		for _, b := range []struct {
-			what         string
+			what        string
 			got, lo, hi int
 		}{
 			{"users", len(s.Users), 3, 8},
@@ -272,8 +272,8 @@ func TestShrink(t *testing.T) {
 
 func TestValidateDoesNotModify(t *testing.T) {
 	s := &Site{
-		Users:  []User{{ID: "a", Role: "Viewer"}},
-		Groups: []Group{{ID: "g", Members: []string{"a", "b"}}},
+		Users:    []User{{ID: "a", Role: "Viewer"}},
+		Groups:   []Group{{ID: "g", Members: []string{"a", "b"}}},
 		Projects: []Project{{ID: "p", Rules: []Rule{{Grantee: "group:" + AllUsersID, Template: "View"}}}},
 	}
 	before := s.Clone()

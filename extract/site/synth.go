@@ -137,6 +137,7 @@ type synth struct {
 	dsPick     *rand.Zipf
 	warehouse  int // database index of the flow-output warehouse
 	names      map[string]int
+	fold       *strings.Replacer
 }
 
 func (g *synth) pct(p float64) bool { return g.r.Float64() < p }
@@ -199,6 +200,8 @@ func (g *synth) lognormal(n int, sigma float64) []float64 {
 
 func (g *synth) build() {
 	g.names = map[string]int{}
+	// Email addresses are ASCII.
+	g.fold = strings.NewReplacer("ü", "u", "á", "a", "é", "e", "í", "i", "ó", "o", "ñ", "n", "ö", "o", "ä", "a", "'", "")
 	s := g.s
 	company := synthCompanies[g.r.IntN(len(synthCompanies))]
 	s.Name = company + " Analytics"
@@ -208,6 +211,11 @@ func (g *synth) build() {
 	g.groups()
 	g.projects()
 	s.Lineage = &Lineage{}
+	// Sized up front: the item and sheet lists are the bulk of an L site
+	// and would otherwise be copied on every doubling.
+	s.Items = make([]Item, 0, g.sz.VirtualConnections+g.sz.Datasources+g.sz.Flows+g.sz.Workbooks+g.sz.Views+g.sz.DatabaseItems+g.sz.Tables)
+	s.Lineage.Sheets = make([]LSheet, 0, g.sz.Views+g.sz.Views/8)
+	s.Lineage.EmbeddedDatasources = make([]LEmbeddedDatasource, 0, g.sz.Workbooks*3/2)
 	g.databases()
 	g.customSQL()
 	g.virtualConnections()
@@ -261,7 +269,7 @@ func (g *synth) users() {
 			domain = "contractor.example"
 			full += " (contractor)"
 		}
-		local := asciiFold(strings.ToLower(first + "." + strings.ReplaceAll(last, "'", "")))
+		local := g.fold.Replace(strings.ToLower(first + "." + strings.ReplaceAll(last, "'", "")))
 		if i == 0 {
 			local, full = "tableau.admin", "Tableau Admin"
 		}
@@ -1380,6 +1388,7 @@ func (g *synth) databases() {
 		var spec synthDB
 		if i < len(synthFixedDBs) {
 			spec = synthFixedDBs[i]
+			g.unique("database", spec.name) // reserve the name
 		} else {
 			dom := synthSchemas[g.r.IntN(len(synthSchemas))].schema
 			spec.domains = []string{dom}
@@ -1789,10 +1798,6 @@ var synthSchemas = []struct {
 		{"churn_scores", []string{"customer_id", "score", "scored_at"}, false},
 		{"web_funnel", []string{"day", "step", "visitors"}, false},
 	}},
-}
-
-func asciiFold(s string) string {
-	return strings.NewReplacer("ü", "u", "á", "a", "é", "e", "í", "i", "ó", "o", "ñ", "n", "ö", "o", "ä", "a").Replace(s)
 }
 
 func schemaTables(schema string) []synthTable {

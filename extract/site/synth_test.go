@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -244,107 +245,113 @@ var ignoreLines = cmp.FilterPath(func(p cmp.Path) bool {
 
 func TestGeneratePresets(t *testing.T) {
 	for _, preset := range []string{"S", "M"} {
-		t.Run(preset, func(t *testing.T) {
-			sz, err := PresetSizes(preset)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := Generate(preset, 7)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Validate(); err != nil {
-				t.Fatalf("Validate: %v", err)
-			}
-			st := statsOf(s)
-			t.Logf("%s seed 7:\n%s", preset, st)
-			exact := []struct {
-				what      string
-				got, want int
-			}{
-				{"users", st.Users, sz.Users},
-				{"groups (with All Users)", st.Groups, sz.Groups},
-				{"projects", st.Projects, sz.Projects},
-				{"workbooks", st.Items[caps.Workbook], sz.Workbooks},
-				{"views", st.Items[caps.View], sz.Views},
-				{"datasources", st.Items[caps.Datasource], sz.Datasources},
-				{"flows", st.Items[caps.Flow], sz.Flows},
-				{"virtual connections", st.Items[caps.VirtualConnection], sz.VirtualConnections},
-				{"database items", st.Items[caps.Database], sz.DatabaseItems},
-				{"group sets", st.GroupSets, sz.GroupSets},
-				{"lineage databases", st.Lineage["databases"], sz.Databases},
-				{"lineage tables", st.Lineage["tables"], sz.Tables},
-				{"custom SQL", st.Lineage["custom_sql"], sz.CustomSQL},
-				{"published datasource lineage", st.Lineage["published"], sz.Datasources},
-				{"flow lineage", st.Lineage["flows"], sz.Flows},
-				{"sheets and dashboards with a view", st.Lineage["sheets"] - st.HiddenSheets + st.Lineage["dashboards"], sz.Views},
-				{"schedules", st.Schedules, sz.Schedules},
-				{"extract refresh tasks", st.Tasks, sz.ExtractRefreshTasks},
-				{"jobs", st.Jobs, sz.Jobs},
-				{"max project depth", st.MaxDepth, 5},
-			}
-			for _, e := range exact {
-				if e.got != e.want {
-					t.Errorf("%s = %d, want %d", e.what, e.got, e.want)
-				}
-			}
-			// Every pattern the audit must handle appears at least once.
-			present := []struct {
-				what string
-				n    int
-			}{
-				{"LockedToProject projects", st.Modes["LockedToProject"]},
-				{"LockedToProjectWithoutNested projects", st.Modes["LockedToProjectWithoutNested"]},
-				{"ManagedByOwner projects", st.Modes["ManagedByOwner"]},
-				{"All Users Allow rules", st.AllUsersAllow},
-				{"All Users Deny rules", st.AllUsersDeny},
-				{"user rules", st.UserRules},
-				{"Deny rules", st.DenyRules},
-				{"group set rules", st.GroupSetRules},
-				{"group project leaders", st.LeaderGroup},
-				{"orphan owners", st.OrphanOwners},
-				{"demoted owners", st.DemotedOwners},
-				{"views with own rules under tabs-off workbooks", st.TabsOffViewsWithRules},
-				{"hidden views", st.HiddenViews},
-				{"confidential items", st.Confidential},
-				{"users who never signed in", st.NeverSignedIn},
-				{"users inactive > 180 days", st.Inactive180},
-				{"groups with minimum role and license mode", st.MinRoleGroups},
-				{"Unlicensed users", st.Roles["Unlicensed"]},
-				{"legacy roles", st.Roles["Interactor"] + st.Roles["Publisher"] + st.Roles["ViewerWithPublish"] + st.Roles["ReadOnly"] + st.Roles["UnlicensedWithPublish"]},
-				{"table items", st.Items[caps.Table]},
-				{"virtual connection tables", st.Lineage["vct"]},
-				{"hidden sheets", st.HiddenSheets},
-				{"singleton classes (long tail)", st.SingletonClasses},
-			}
-			for _, p := range present {
-				if p.n == 0 {
-					t.Errorf("no %s", p.what)
-				}
-			}
-			if preset == "M" {
-				if st.LeaderUser == 0 || st.LeaderLegacyDen == 0 {
-					t.Errorf("leaders: user %d, legacy deny %d; want both", st.LeaderUser, st.LeaderLegacyDen)
-				}
-				if st.Roles["Guest"] != 1 {
-					t.Errorf("Guest users = %d, want 1", st.Roles["Guest"])
-				}
-			}
-			// Realistic skew: classes compress users but keep a long tail,
-			// and group sizes are far from uniform.
-			frac := float64(st.Classes) / float64(st.Users)
-			if hi := map[string]float64{"S": 0.5, "M": 0.4}[preset]; frac < 0.1 || frac > hi {
-				t.Errorf("distinct (role, group set) classes = %.1f%% of users, want 10%%..%.0f%%", 100*frac, 100*hi)
-			}
-			if st.LargestGroup < 5*st.MedianGroup {
-				t.Errorf("largest group %d, median %d: want a skewed distribution", st.LargestGroup, st.MedianGroup)
-			}
-			if st.MaxTableFanIn < 3 || st.MaxDatasourceFanOut < 3 {
-				t.Errorf("fan-in %d, fan-out %d: want lineage fan-in and fan-out", st.MaxTableFanIn, st.MaxDatasourceFanOut)
-			}
-			checkSensitiveLineage(t, s)
-		})
+		t.Run(preset, func(t *testing.T) { checkPreset(t, preset, 7) })
 	}
+}
+
+// checkPreset generates a preset and checks exact sizes, the presence of
+// every pattern the audit handles and the skew of memberships and lineage.
+func checkPreset(t *testing.T, preset string, seed int64) {
+	sz, err := PresetSizes(preset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	s, err := Generate(preset, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	if err := s.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	st := statsOf(s)
+	t.Logf("%s seed %d, generated in %v:\n%s", preset, seed, elapsed, st)
+	exact := []struct {
+		what      string
+		got, want int
+	}{
+		{"users", st.Users, sz.Users},
+		{"groups (with All Users)", st.Groups, sz.Groups},
+		{"projects", st.Projects, sz.Projects},
+		{"workbooks", st.Items[caps.Workbook], sz.Workbooks},
+		{"views", st.Items[caps.View], sz.Views},
+		{"datasources", st.Items[caps.Datasource], sz.Datasources},
+		{"flows", st.Items[caps.Flow], sz.Flows},
+		{"virtual connections", st.Items[caps.VirtualConnection], sz.VirtualConnections},
+		{"database items", st.Items[caps.Database], sz.DatabaseItems},
+		{"group sets", st.GroupSets, sz.GroupSets},
+		{"lineage databases", st.Lineage["databases"], sz.Databases},
+		{"lineage tables", st.Lineage["tables"], sz.Tables},
+		{"custom SQL", st.Lineage["custom_sql"], sz.CustomSQL},
+		{"published datasource lineage", st.Lineage["published"], sz.Datasources},
+		{"flow lineage", st.Lineage["flows"], sz.Flows},
+		{"sheets and dashboards with a view", st.Lineage["sheets"] - st.HiddenSheets + st.Lineage["dashboards"], sz.Views},
+		{"schedules", st.Schedules, sz.Schedules},
+		{"extract refresh tasks", st.Tasks, sz.ExtractRefreshTasks},
+		{"jobs", st.Jobs, sz.Jobs},
+		{"max project depth", st.MaxDepth, 5},
+	}
+	for _, e := range exact {
+		if e.got != e.want {
+			t.Errorf("%s = %d, want %d", e.what, e.got, e.want)
+		}
+	}
+	// Every pattern the audit must handle appears at least once.
+	present := []struct {
+		what string
+		n    int
+	}{
+		{"LockedToProject projects", st.Modes["LockedToProject"]},
+		{"LockedToProjectWithoutNested projects", st.Modes["LockedToProjectWithoutNested"]},
+		{"ManagedByOwner projects", st.Modes["ManagedByOwner"]},
+		{"All Users Allow rules", st.AllUsersAllow},
+		{"All Users Deny rules", st.AllUsersDeny},
+		{"user rules", st.UserRules},
+		{"Deny rules", st.DenyRules},
+		{"group set rules", st.GroupSetRules},
+		{"group project leaders", st.LeaderGroup},
+		{"orphan owners", st.OrphanOwners},
+		{"demoted owners", st.DemotedOwners},
+		{"views with own rules under tabs-off workbooks", st.TabsOffViewsWithRules},
+		{"hidden views", st.HiddenViews},
+		{"confidential items", st.Confidential},
+		{"users who never signed in", st.NeverSignedIn},
+		{"users inactive > 180 days", st.Inactive180},
+		{"groups with minimum role and license mode", st.MinRoleGroups},
+		{"Unlicensed users", st.Roles["Unlicensed"]},
+		{"legacy roles", st.Roles["Interactor"] + st.Roles["Publisher"] + st.Roles["ViewerWithPublish"] + st.Roles["ReadOnly"] + st.Roles["UnlicensedWithPublish"]},
+		{"table items", st.Items[caps.Table]},
+		{"virtual connection tables", st.Lineage["vct"]},
+		{"hidden sheets", st.HiddenSheets},
+		{"singleton classes (long tail)", st.SingletonClasses},
+	}
+	for _, p := range present {
+		if p.n == 0 {
+			t.Errorf("no %s", p.what)
+		}
+	}
+	if preset != "S" {
+		if st.LeaderUser == 0 || st.LeaderLegacyDen == 0 {
+			t.Errorf("leaders: user %d, legacy deny %d; want both", st.LeaderUser, st.LeaderLegacyDen)
+		}
+		if st.Roles["Guest"] != 1 {
+			t.Errorf("Guest users = %d, want 1", st.Roles["Guest"])
+		}
+	}
+	// Realistic skew: classes compress users but keep a long tail,
+	// and group sizes are far from uniform.
+	frac := float64(st.Classes) / float64(st.Users)
+	if hi := map[string]float64{"S": 0.5, "M": 0.4, "L": 0.4}[preset]; frac < 0.1 || frac > hi {
+		t.Errorf("distinct (role, group set) classes = %.1f%% of users, want 10%%..%.0f%%", 100*frac, 100*hi)
+	}
+	if st.LargestGroup < 5*st.MedianGroup {
+		t.Errorf("largest group %d, median %d: want a skewed distribution", st.LargestGroup, st.MedianGroup)
+	}
+	if st.MaxTableFanIn < 3 || st.MaxDatasourceFanOut < 3 {
+		t.Errorf("fan-in %d, fan-out %d: want lineage fan-in and fan-out", st.MaxTableFanIn, st.MaxDatasourceFanOut)
+	}
+	checkSensitiveLineage(t, s)
 }
 
 // checkSensitiveLineage looks for the tables an exposure audit is about and
@@ -490,6 +497,10 @@ func BenchmarkGenerate(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			b.ReportMetric(float64(ms.HeapAlloc)/1e6, "live_MB")
 			st := statsOf(s)
 			b.ReportMetric(float64(st.Rules), "rules")
 			b.ReportMetric(float64(st.CapabilityRows), "capability_rows")
