@@ -56,7 +56,7 @@ type Result struct {
 // position or hygiene check produced, counted.
 type Cause struct {
 	ID, Kind, RuleID, CheckID, Severity, Description, Grantee, Capability, Reason string
-	Items, Users, Findings, Violations, NeedsReview, Waived                   int64
+	Items, Users, Findings, Violations, NeedsReview, Waived                       int64
 }
 
 // Check evaluates the matrix against the snapshot in db (a model database:

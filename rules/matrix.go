@@ -49,6 +49,9 @@ type Rule struct {
 	// Severity overrides the default severity of the rule's findings.
 	Severity string
 	Pos      Pos
+	// Comment is written above the rule by WriteYAML (Init explains its
+	// choices there); it is not read back.
+	Comment string
 
 	// Filled by compile: effective content types and capabilities per type.
 	Types      []string

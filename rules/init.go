@@ -1,0 +1,377 @@
+package rules
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tabaudit/tabaudit/internal/caps"
+)
+
+// Init derives a starter matrix from the snapshot's current effective
+// access, for teams with no matrix yet. One rule per project, content type
+// and set of groups that hold the same capabilities on every item of that
+// project and type, for every member; what no group explains becomes a
+// user rule. A rule is exclusive only when every other holder of its
+// capabilities in its scope is covered by another rule, so the matrix
+// checked against the same snapshot yields no excess and no missing
+// findings. Administrators are left out (their access is their role).
+//
+// The result is a starting point to review, not a policy: it approves
+// whatever access exists today, drift included.
+func Init(ctx context.Context, db *sql.DB, snapshotID string) (*Matrix, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("opening a connection to the model: %w", err)
+	}
+	defer conn.Close()
+	snap, err := ResolveSnapshot(ctx, conn, snapshotID)
+	if err != nil {
+		return nil, err
+	}
+	stmts := []string{
+		`CREATE OR REPLACE TEMP TABLE init_allowed AS
+		SELECT e.user_id, e.content_type, e.content_id, e.capability, c.project_path, e.reason = 'ADMIN' AS admin
+		FROM effective_permissions e JOIN content c ON c.content_type = e.content_type AND c.content_id = e.content_id
+		WHERE e.basis = 'current' AND e.decision = 'allow'`,
+		`CREATE OR REPLACE TEMP TABLE init_units AS
+		SELECT project_path, content_type, count(*) AS n FROM content GROUP BY ALL`,
+		// Members by group name, because the matrix names groups by name;
+		// All Users is everybody (spec §9.1).
+		`CREATE OR REPLACE TEMP TABLE init_members AS
+		SELECT DISTINCT g.name, u.id AS user_id FROM groups g JOIN users u ON coalesce(g.is_all_users, false)
+		UNION
+		SELECT DISTINCT g.name, m.user_id FROM groups g JOIN group_members m ON m.group_id = g.id`,
+		`CREATE OR REPLACE TEMP TABLE init_gsize AS SELECT name, count(*) AS n FROM init_members GROUP BY name`,
+		// A group's capabilities in a unit: held by every member on every item.
+		`CREATE OR REPLACE TEMP TABLE init_group_caps AS
+		SELECT a.project_path, a.content_type, m.name, a.capability
+		FROM init_allowed a JOIN init_members m ON m.user_id = a.user_id
+		JOIN init_gsize s ON s.name = m.name
+		JOIN init_units un ON un.project_path IS NOT DISTINCT FROM a.project_path AND un.content_type = a.content_type
+		GROUP BY a.project_path, a.content_type, m.name, a.capability
+		HAVING count(DISTINCT (a.user_id, a.content_id)) = any_value(s.n) * any_value(un.n)`,
+		`CREATE OR REPLACE TEMP TABLE init_residual AS
+		SELECT a.* FROM init_allowed a
+		WHERE NOT a.admin AND NOT EXISTS (SELECT 1 FROM init_group_caps g JOIN init_members m ON m.name = g.name
+			WHERE m.user_id = a.user_id AND g.project_path IS NOT DISTINCT FROM a.project_path
+				AND g.content_type = a.content_type AND g.capability = a.capability)`,
+		`CREATE OR REPLACE TEMP TABLE init_user_caps AS
+		SELECT r.project_path, r.content_type, r.user_id, r.capability
+		FROM init_residual r
+		JOIN init_units un ON un.project_path IS NOT DISTINCT FROM r.project_path AND un.content_type = r.content_type
+		GROUP BY ALL HAVING count(DISTINCT r.content_id) = any_value(un.n)`,
+		// What neither explains: item-level differences no unit rule can state.
+		`CREATE OR REPLACE TEMP TABLE init_left AS
+		SELECT DISTINCT r.project_path, r.content_type, r.capability FROM init_residual r
+		WHERE NOT EXISTS (SELECT 1 FROM init_user_caps u WHERE u.user_id = r.user_id
+			AND u.project_path IS NOT DISTINCT FROM r.project_path AND u.content_type = r.content_type AND u.capability = r.capability)`,
+	}
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			return nil, fmt.Errorf("deriving a starter matrix: %w", err)
+		}
+	}
+	defer func() {
+		for _, t := range []string{"init_allowed", "init_units", "init_members", "init_gsize", "init_group_caps", "init_residual", "init_user_caps", "init_left"} {
+			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+t)
+		}
+	}()
+	type unitKey struct{ path, ctype string }
+	type grantCaps struct {
+		unit    unitKey
+		kind    string // group | user
+		name    string
+		caps    []string
+		hasPath bool
+	}
+	var grants []*grantCaps
+	byKey := map[string]*grantCaps{}
+	rs, err := conn.QueryContext(ctx, `SELECT coalesce(project_path, ''), project_path IS NOT NULL, content_type, 'group', name, capability FROM init_group_caps
+		UNION ALL
+		SELECT coalesce(u.project_path, ''), u.project_path IS NOT NULL, u.content_type, 'user', coalesce(x.name, u.user_id), u.capability
+		FROM init_user_caps u JOIN users x ON x.id = u.user_id
+		ORDER BY 1, 3, 4, 5, 6`)
+	if err != nil {
+		return nil, fmt.Errorf("deriving a starter matrix: %w", err)
+	}
+	for rs.Next() {
+		var path, ctype, kind, name, capability string
+		var hasPath bool
+		if err := rs.Scan(&path, &hasPath, &ctype, &kind, &name, &capability); err != nil {
+			rs.Close()
+			return nil, fmt.Errorf("deriving a starter matrix: %w", err)
+		}
+		k := path + "\x00" + ctype + "\x00" + kind + "\x00" + name
+		g := byKey[k]
+		if g == nil {
+			g = &grantCaps{unit: unitKey{path, ctype}, kind: kind, name: name, hasPath: hasPath}
+			byKey[k] = g
+			grants = append(grants, g)
+		}
+		g.caps = append(g.caps, capability)
+	}
+	if err := rs.Err(); err != nil {
+		rs.Close()
+		return nil, fmt.Errorf("deriving a starter matrix: %w", err)
+	}
+	rs.Close()
+	left := map[unitKey][]string{}
+	rs, err = conn.QueryContext(ctx, `SELECT coalesce(project_path, ''), content_type, capability FROM init_left ORDER BY ALL`)
+	if err != nil {
+		return nil, fmt.Errorf("deriving a starter matrix: %w", err)
+	}
+	for rs.Next() {
+		var path, ctype, capability string
+		if err := rs.Scan(&path, &ctype, &capability); err != nil {
+			rs.Close()
+			return nil, fmt.Errorf("deriving a starter matrix: %w", err)
+		}
+		k := unitKey{path, ctype}
+		left[k] = append(left[k], capability)
+	}
+	if err := rs.Err(); err != nil {
+		rs.Close()
+		return nil, fmt.Errorf("deriving a starter matrix: %w", err)
+	}
+	rs.Close()
+
+	m := &Matrix{Version: 1, Name: "starter matrix from snapshot " + snap.ID, Hygiene: map[string]*HygieneSetting{}}
+	ids := map[string]int{}
+	// Grantees holding the same capabilities in one unit share a rule.
+	type ruleKey struct {
+		unit unitKey
+		caps string
+	}
+	rules := map[ruleKey]*Rule{}
+	for _, g := range grants {
+		slices.SortFunc(g.caps, func(a, b string) int {
+			return slices.Index(caps.For(g.unit.ctype), a) - slices.Index(caps.For(g.unit.ctype), b)
+		})
+		rk := ruleKey{g.unit, strings.Join(g.caps, ",")}
+		r := rules[rk]
+		if r == nil {
+			r = &Rule{Scope: Scope{Types: []string{g.unit.ctype}}, Allow: templateFor(g.unit.ctype, g.caps)}
+			if g.hasPath {
+				r.Scope.Projects = []string{escapeGlob(g.unit.path)}
+			}
+			base := slug(g.unit.path) + "-" + g.unit.ctype + "-" + slug(g.name)
+			ids[base]++
+			r.ID = base
+			if ids[base] > 1 {
+				r.ID = fmt.Sprintf("%s-%d", base, ids[base])
+			}
+			var unexplained []string
+			for _, c := range left[g.unit] {
+				if slices.Contains(g.caps, c) {
+					unexplained = append(unexplained, c)
+				}
+			}
+			r.Exclusive = len(unexplained) == 0
+			if !r.Exclusive {
+				r.Comment = fmt.Sprintf("not exclusive: some holders of %s here differ item by item and no rule states them", strings.Join(unexplained, ", "))
+			}
+			rules[rk] = r
+			m.Rules = append(m.Rules, r)
+		}
+		r.Grantees = append(r.Grantees, Grantee{Kind: g.kind, Name: g.name})
+	}
+	// Load would compile a parsed file; do the same so the matrix can be
+	// checked directly.
+	d := &diags{}
+	m.compile(d)
+	if errs := d.list.Errors(); len(errs) > 0 {
+		return nil, fmt.Errorf("deriving a starter matrix: %w", errs)
+	}
+	return m, nil
+}
+
+// templateFor names the template whose expansion is exactly cs on the
+// type, or returns cs.
+func templateFor(ctype string, cs []string) []string {
+	for _, t := range caps.Templates {
+		allow, _, err := caps.Expand(ctype, t)
+		if err == nil && len(allow) == len(cs) {
+			a := slices.Clone(allow)
+			b := slices.Clone(cs)
+			slices.Sort(a)
+			slices.Sort(b)
+			if slices.Equal(a, b) {
+				return []string{t}
+			}
+		}
+	}
+	return slices.Clone(cs)
+}
+
+// escapeGlob makes a project path match only itself as a doublestar glob.
+func escapeGlob(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]{}\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
+
+func slug(s string) string {
+	s = strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(s), "-"), "-")
+	if s == "" {
+		return "site"
+	}
+	return s
+}
+
+// WriteYAML writes m in the full (YAML) form. header lines are written as
+// comments at the top; a rule's Comment is written above it.
+func WriteYAML(w io.Writer, m *Matrix, header []string) error {
+	var b strings.Builder
+	for _, h := range header {
+		b.WriteString(strings.TrimRight("# "+h, " ") + "\n")
+	}
+	fmt.Fprintf(&b, "version: 1\nname: %s\n", yq(m.Name))
+	b.WriteString("rules:\n")
+	lastProject := "\x00"
+	for _, r := range m.Rules {
+		if p := strings.Join(r.Scope.Projects, ", "); p != lastProject && len(header) > 0 {
+			fmt.Fprintf(&b, "\n  # --- %s\n", cmpOr(p, "(no project)"))
+			lastProject = p
+		}
+		if r.Comment != "" {
+			fmt.Fprintf(&b, "  # %s\n", r.Comment)
+		}
+		fmt.Fprintf(&b, "  - id: %s\n", yq(r.ID))
+		if r.Description != "" {
+			fmt.Fprintf(&b, "    description: %s\n", yq(r.Description))
+		}
+		var scope []string
+		for _, f := range []struct {
+			k string
+			v []string
+		}{{"project", r.Scope.Projects}, {"types", r.Scope.Types}, {"name", r.Scope.Names}, {"tag", r.Scope.Tags},
+			{"owner", r.Scope.Owners}, {"upstream_table", r.Scope.UpstreamTables}, {"upstream_database", r.Scope.UpstreamDatabases}} {
+			if len(f.v) > 0 {
+				scope = append(scope, f.k+": "+yflow(f.v))
+			}
+		}
+		fmt.Fprintf(&b, "    scope: {%s}\n", strings.Join(scope, ", "))
+		var gs []string
+		for _, k := range []struct{ kind, key string }{{"group", "groups"}, {"user", "users"}, {"site_role", "site_roles"}} {
+			var names []string
+			for _, g := range r.Grantees {
+				if g.Kind == k.kind {
+					names = append(names, g.Name)
+				}
+			}
+			if len(names) > 0 {
+				gs = append(gs, k.key+": "+yseq(names))
+			}
+		}
+		if len(gs) > 0 {
+			fmt.Fprintf(&b, "    grantees: {%s}\n", strings.Join(gs, ", "))
+		}
+		if len(r.Allow) > 0 {
+			fmt.Fprintf(&b, "    allow: %s\n", yflow(r.Allow))
+		}
+		if len(r.Forbid) > 0 {
+			fmt.Fprintf(&b, "    forbid: %s\n", yflow(r.Forbid))
+		}
+		if r.Exclusive {
+			b.WriteString("    exclusive: true\n")
+		}
+		if r.IncludeAdmins {
+			b.WriteString("    include_admins: true\n")
+		}
+		if r.Severity != "" {
+			fmt.Fprintf(&b, "    severity: %s\n", r.Severity)
+		}
+	}
+	if len(m.Waivers) > 0 {
+		b.WriteString("waivers:\n")
+		for _, wv := range m.Waivers {
+			fmt.Fprintf(&b, "  - {rule: %s, user: %s", yq(wv.Rule), yq(wv.User))
+			if wv.Capability != "" {
+				fmt.Fprintf(&b, ", capability: %s", wv.Capability)
+			}
+			fmt.Fprintf(&b, ", until: %s, reason: %s, owner: %s}\n", wv.Until.Format(time.DateOnly), yq(wv.Reason), yq(wv.Owner))
+		}
+	}
+	if len(m.Hygiene) > 0 {
+		b.WriteString("hygiene:\n")
+		for _, name := range keys(m.Hygiene) {
+			h := m.Hygiene[name]
+			var f []string
+			if h.Enabled != nil {
+				f = append(f, fmt.Sprintf("enabled: %t", *h.Enabled))
+			}
+			if h.Severity != "" {
+				f = append(f, "severity: "+h.Severity)
+			}
+			if h.Days > 0 {
+				f = append(f, fmt.Sprintf("days: %d", h.Days))
+			}
+			if h.Max > 0 {
+				f = append(f, fmt.Sprintf("max: %d", h.Max))
+			}
+			fmt.Fprintf(&b, "  %s: {%s}\n", name, strings.Join(f, ", "))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	if err != nil {
+		return fmt.Errorf("writing matrix: %w", err)
+	}
+	return nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// yq quotes a string as a YAML double-quoted scalar (JSON strings are).
+func yq(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func yseq(vs []string) string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = yq(v)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// yflow writes a template or capability/type names bare: a single value as
+// a scalar, several as a flow list. Projects and other free text are
+// quoted.
+func yflow(vs []string) string {
+	bare := true
+	for _, v := range vs {
+		if !regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`).MatchString(v) {
+			bare = false
+		}
+	}
+	if !bare {
+		if len(vs) == 1 {
+			return yq(vs[0])
+		}
+		return yseq(vs)
+	}
+	if len(vs) == 1 {
+		return vs[0]
+	}
+	return "[" + strings.Join(vs, ", ") + "]"
+}
