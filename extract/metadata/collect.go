@@ -16,6 +16,7 @@ import (
 const (
 	kindDatabase  = "database"
 	kindTable     = "table"
+	kindColumn    = "column"
 	kindCustomSQL = "custom_sql"
 	kindPublished = "published_datasource"
 	kindEmbedded  = "embedded_datasource"

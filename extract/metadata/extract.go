@@ -85,8 +85,11 @@ type Stats struct {
 	// absent; lineage tables are then not written (not a REST failure).
 	NotAvailable bool
 	Obfuscated   int // tables whose name the Metadata API withheld
-	Notes        []string
-	Failures     []Failure
+	// ObfuscatedColumns counts columns whose name was withheld (those of
+	// obfuscated tables).
+	ObfuscatedColumns int
+	Notes             []string
+	Failures          []Failure
 }
 
 // OperationStats describe one operation's walk.
@@ -264,15 +267,28 @@ func (st *Stats) check(c *collector, o options) {
 		st.Complete = false
 		st.Notes = append(st.Notes, fmt.Sprintf("%d id(s) returned with two kinds: %s", len(c.conflicts), sample(c.conflicts)))
 	}
-	var obf, unlisted, hiddenAlone []string
+	var obf, unlisted, hiddenAlone, obfCols, orphanCols []string
 	inDashboard := map[string]bool{}
+	hasParent := map[string]bool{} // columns tied to a table (or custom SQL, VC table)
 	for k := range c.edges {
-		if k.relation == "sheet>dashboard" {
+		switch k.relation {
+		case "sheet>dashboard":
 			inDashboard[k.from] = true
+		case "table>column", "custom_sql>column", "virtual_connection_table>column":
+			hasParent[k.to] = true
 		}
 	}
 	for _, n := range c.nodes {
+		if n.kind == kindColumn {
+			// A column's name is withheld with its table's; whichever
+			// operation saw it, a name from any of them counts.
+			n.obfuscated = n.name == nil
+		}
 		switch {
+		case n.kind == kindColumn && !hasParent[n.id]:
+			orphanCols = append(orphanCols, n.id)
+		case n.kind == kindColumn && n.obfuscated:
+			obfCols = append(obfCols, describe(n.id, n.luid))
 		case n.kind == kindTable && n.obfuscated:
 			obf = append(obf, describe(n.id, n.luid))
 		case n.kind == kindTable && !n.listed:
@@ -286,6 +302,17 @@ func (st *Stats) check(c *collector, o options) {
 		slices.Sort(obf)
 		st.Complete = false
 		st.Notes = append(st.Notes, fmt.Sprintf("%d table(s) returned obfuscated (null name): sign in as a site administrator; ids: %s", len(obf), sample(obf)))
+	}
+	st.ObfuscatedColumns = len(obfCols)
+	if len(obfCols) > 0 {
+		slices.Sort(obfCols)
+		st.Complete = false
+		st.Notes = append(st.Notes, fmt.Sprintf("%d column(s) returned obfuscated (null name): their column-level lineage has no column name; ids: %s", len(obfCols), sample(obfCols)))
+	}
+	if len(orphanCols) > 0 {
+		slices.Sort(orphanCols)
+		st.Complete = false
+		st.Notes = append(st.Notes, fmt.Sprintf("%d column(s) used by sheets but returned without their table (column-level lineage for them is missing): %s", len(orphanCols), sample(orphanCols)))
 	}
 	if len(unlisted) > 0 {
 		slices.Sort(unlisted)

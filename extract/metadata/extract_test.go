@@ -55,6 +55,13 @@ func TestNodeLimit(t *testing.T) {
 	if err != nil {
 		t.Fatalf("unlimited run: %v", err)
 	}
+	// Columns add nodes to two operations: the comparison must cover them.
+	baseOut := render(base, name)
+	for _, want := range []string{"\tcolumn\t", "\ttable>column\n", "\tcolumn>sheet\n"} {
+		if strings.Count(baseOut, want) < 10 {
+			t.Fatalf("fixture has fewer than 10 %q rows; column lineage is not exercised", want)
+		}
+	}
 	const limit = 60
 	got, st, err := run(t, newSim(t, s, metadatasim.Config{NodeLimit: limit}, 0, nil).URL, Options{NodeLimit: limit})
 	if err != nil {

@@ -321,6 +321,80 @@ func TestObfuscatedTable(t *testing.T) {
 	if !strings.Contains(out, "table:t-salaries\tsheet:sh-pay\ttable>sheet") {
 		t.Errorf("edges of the obfuscated table were lost")
 	}
+	// Its columns are obfuscated with it, counted, and keep their edges.
+	if st.ObfuscatedColumns != 3 || !strings.Contains(strings.Join(st.Notes, "\n"), "3 column(s) returned obfuscated (null name)") {
+		t.Errorf("ObfuscatedColumns = %d, Notes = %q; want 3 and the count", st.ObfuscatedColumns, st.Notes)
+	}
+	for _, want := range []string{
+		"column:t-salaries.salary\tluid:column:t-salaries.salary\tcolumn\t∅\t∅\t∅\t∅\t∅\t∅\t∅\t∅\t∅\ttrue\t∅",
+		"table:t-salaries\tcolumn:t-salaries.salary\ttable>column",
+		"column:t-salaries.salary\tsheet:sh-pay\tcolumn>sheet",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing line %q in\n%s", want, out)
+		}
+	}
+}
+
+// TestColumnTables: a sheet's column whose table is a custom SQL query hangs
+// off that query; a column returned without its table (and not listed under
+// any table) is reported and makes lineage incomplete, its column>sheet edge
+// still kept.
+func TestColumnTables(t *testing.T) {
+	s := loadSite(t, "roundtrip.yaml")
+	salary := metadatasim.GraphID("column", "t-salaries.salary")
+	segment := metadatasim.GraphID("column", "t-customers.segment")
+	f := func(_ int, op string, _ []byte, w http.ResponseWriter, next func() *httptest.ResponseRecorder) bool {
+		switch op {
+		case "TabauditSheetLineage":
+			return rewrite(w, next, func(conn map[string]any) {
+				for _, n := range conn["nodes"].([]any) {
+					for _, c := range n.(map[string]any)["upstreamColumns"].([]any) {
+						c := c.(map[string]any)
+						switch c["id"] {
+						case salary:
+							c["table"] = map[string]any{"__typename": "CustomSQLTable", "id": metadatasim.GraphID("custom_sql", "cq-pay")}
+						case segment:
+							c["table"] = nil
+						}
+					}
+				}
+			})
+		case "TabauditTables":
+			return rewrite(w, next, func(conn map[string]any) {
+				for _, n := range conn["nodes"].([]any) {
+					n := n.(map[string]any)
+					if n["id"] == metadatasim.GraphID("table", "t-customers") {
+						n["columns"] = []any{}
+					}
+				}
+			})
+		}
+		return false
+	}
+	r, st, err := run(t, newSim(t, s, metadatasim.Config{}, 0, f).URL, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Complete {
+		t.Error("Complete = true; want false")
+	}
+	if want := "1 column(s) used by sheets but returned without their table (column-level lineage for them is missing): column:t-customers.segment"; !strings.Contains(namer(s)(strings.Join(st.Notes, "\n")), want) {
+		t.Errorf("Notes = %q; want %q", st.Notes, want)
+	}
+	out := render(r, namer(s))
+	for _, want := range []string{
+		"custom_sql:cq-pay\tcolumn:t-salaries.salary\tcustom_sql>column",
+		"table:t-salaries\tcolumn:t-salaries.salary\ttable>column", // from databaseTablesConnection
+		"column:t-customers.segment\tsheet:sh-customers\tcolumn>sheet",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing line %q in\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "table:t-customers\tcolumn:t-customers.segment") {
+		t.Errorf("segment is tied to t-customers although no answer said so")
+	}
 }
 
 func TestRESTConsistency(t *testing.T) {

@@ -1186,6 +1186,7 @@ type TabauditSheetLineageSheetsConnectionNodesSheet struct {
 	ParentEmbeddedDatasources []TabauditSheetLineageSheetsConnectionNodesSheetParentEmbeddedDatasourcesEmbeddedDatasource `json:"parentEmbeddedDatasources"`
 	UpstreamDatasources       []TabauditSheetLineageSheetsConnectionNodesSheetUpstreamDatasourcesPublishedDatasource      `json:"upstreamDatasources"`
 	UpstreamTables            []TabauditSheetLineageSheetsConnectionNodesSheetUpstreamTablesDatabaseTable                 `json:"upstreamTables"`
+	UpstreamColumns           []*TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn                      `json:"upstreamColumns"`
 }
 
 // GetId returns TabauditSheetLineageSheetsConnectionNodesSheet.Id, and is useful for accessing the field via an interface.
@@ -1222,6 +1223,11 @@ func (v *TabauditSheetLineageSheetsConnectionNodesSheet) GetUpstreamTables() []T
 	return v.UpstreamTables
 }
 
+// GetUpstreamColumns returns TabauditSheetLineageSheetsConnectionNodesSheet.UpstreamColumns, and is useful for accessing the field via an interface.
+func (v *TabauditSheetLineageSheetsConnectionNodesSheet) GetUpstreamColumns() []*TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn {
+	return v.UpstreamColumns
+}
+
 // TabauditSheetLineageSheetsConnectionNodesSheetContainedInDashboardsDashboard includes the requested fields of the GraphQL type Dashboard.
 type TabauditSheetLineageSheetsConnectionNodesSheetContainedInDashboardsDashboard struct {
 	Id   string `json:"id"`
@@ -1248,6 +1254,252 @@ type TabauditSheetLineageSheetsConnectionNodesSheetParentEmbeddedDatasourcesEmbe
 
 // GetId returns TabauditSheetLineageSheetsConnectionNodesSheetParentEmbeddedDatasourcesEmbeddedDatasource.Id, and is useful for accessing the field via an interface.
 func (v *TabauditSheetLineageSheetsConnectionNodesSheetParentEmbeddedDatasourcesEmbeddedDatasource) GetId() string {
+	return v.Id
+}
+
+// TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn includes the requested fields of the GraphQL type Column.
+type TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn struct {
+	Id    string                                                                    `json:"id"`
+	Luid  string                                                                    `json:"luid"`
+	Name  *string                                                                   `json:"name"`
+	Table *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTable `json:"-"`
+}
+
+// GetId returns TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn.Id, and is useful for accessing the field via an interface.
+func (v *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn) GetId() string {
+	return v.Id
+}
+
+// GetLuid returns TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn.Luid, and is useful for accessing the field via an interface.
+func (v *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn) GetLuid() string {
+	return v.Luid
+}
+
+// GetName returns TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn.Name, and is useful for accessing the field via an interface.
+func (v *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn) GetName() *string {
+	return v.Name
+}
+
+// GetTable returns TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn.Table, and is useful for accessing the field via an interface.
+func (v *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn) GetTable() *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTable {
+	return v.Table
+}
+
+func (v *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn
+		Table json.RawMessage `json:"table"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Table
+		src := firstPass.Table
+		if len(src) != 0 && string(src) != "null" {
+			*dst = new(TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTable)
+			err = __unmarshalTabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTable(
+				src, *dst)
+			if err != nil {
+				return fmt.Errorf(
+					"unable to unmarshal TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn.Table: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalTabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn struct {
+	Id string `json:"id"`
+
+	Luid string `json:"luid"`
+
+	Name *string `json:"name"`
+
+	Table json.RawMessage `json:"table"`
+}
+
+func (v *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn) __premarshalJSON() (*__premarshalTabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn, error) {
+	var retval __premarshalTabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn
+
+	retval.Id = v.Id
+	retval.Luid = v.Luid
+	retval.Name = v.Name
+	{
+
+		dst := &retval.Table
+		src := v.Table
+		if src != nil {
+			var err error
+			*dst, err = __marshalTabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTable(
+				src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumn.Table: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
+
+// TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTable includes the requested fields of the GraphQL interface Table.
+//
+// TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTable is implemented by the following types:
+// TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableCustomSQLTable
+// TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableDatabaseTable
+// TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableVirtualConnectionTable
+// The GraphQL type's documentation follows.
+//
+// Anything with columns: physical tables, custom SQL queries, virtual connection tables.
+type TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTable interface {
+	implementsGraphQLInterfaceTabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTable()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() *string
+	// GetId returns the interface-field "id" from its implementation.
+	GetId() string
+}
+
+func (v *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableCustomSQLTable) implementsGraphQLInterfaceTabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTable() {
+}
+func (v *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableDatabaseTable) implementsGraphQLInterfaceTabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTable() {
+}
+func (v *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableVirtualConnectionTable) implementsGraphQLInterfaceTabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTable() {
+}
+
+func __unmarshalTabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTable(b []byte, v *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTable) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "CustomSQLTable":
+		*v = new(TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableCustomSQLTable)
+		return json.Unmarshal(b, *v)
+	case "DatabaseTable":
+		*v = new(TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableDatabaseTable)
+		return json.Unmarshal(b, *v)
+	case "VirtualConnectionTable":
+		*v = new(TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableVirtualConnectionTable)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Table.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTable: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalTabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTable(v *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTable) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableCustomSQLTable:
+		typename = "CustomSQLTable"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableCustomSQLTable
+		}{typename, v}
+		return json.Marshal(result)
+	case *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableDatabaseTable:
+		typename = "DatabaseTable"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableDatabaseTable
+		}{typename, v}
+		return json.Marshal(result)
+	case *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableVirtualConnectionTable:
+		typename = "VirtualConnectionTable"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableVirtualConnectionTable
+		}{typename, v}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTable: "%T"`, v)
+	}
+}
+
+// TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableCustomSQLTable includes the requested fields of the GraphQL type CustomSQLTable.
+// The GraphQL type's documentation follows.
+//
+// A custom SQL query, modelled as a table. Has no luid.
+type TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableCustomSQLTable struct {
+	Typename *string `json:"__typename"`
+	Id       string  `json:"id"`
+}
+
+// GetTypename returns TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableCustomSQLTable.Typename, and is useful for accessing the field via an interface.
+func (v *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableCustomSQLTable) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableCustomSQLTable.Id, and is useful for accessing the field via an interface.
+func (v *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableCustomSQLTable) GetId() string {
+	return v.Id
+}
+
+// TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableDatabaseTable includes the requested fields of the GraphQL type DatabaseTable.
+type TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableDatabaseTable struct {
+	Typename *string `json:"__typename"`
+	Id       string  `json:"id"`
+}
+
+// GetTypename returns TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableDatabaseTable.Typename, and is useful for accessing the field via an interface.
+func (v *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableDatabaseTable) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableDatabaseTable.Id, and is useful for accessing the field via an interface.
+func (v *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableDatabaseTable) GetId() string {
+	return v.Id
+}
+
+// TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableVirtualConnectionTable includes the requested fields of the GraphQL type VirtualConnectionTable.
+type TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableVirtualConnectionTable struct {
+	Typename *string `json:"__typename"`
+	Id       string  `json:"id"`
+}
+
+// GetTypename returns TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableVirtualConnectionTable.Typename, and is useful for accessing the field via an interface.
+func (v *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableVirtualConnectionTable) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableVirtualConnectionTable.Id, and is useful for accessing the field via an interface.
+func (v *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableVirtualConnectionTable) GetId() string {
 	return v.Id
 }
 
@@ -1334,6 +1586,7 @@ type TabauditTablesDatabaseTablesConnectionNodesDatabaseTable struct {
 	Database       *TabauditTablesDatabaseTablesConnectionNodesDatabaseTableDatabase `json:"-"`
 	// Custom SQL queries that read this table.
 	ReferencedByQueries []*TabauditTablesDatabaseTablesConnectionNodesDatabaseTableReferencedByQueriesCustomSQLTable `json:"referencedByQueries"`
+	Columns             []TabauditTablesDatabaseTablesConnectionNodesDatabaseTableColumnsColumn                      `json:"columns"`
 }
 
 // GetId returns TabauditTablesDatabaseTablesConnectionNodesDatabaseTable.Id, and is useful for accessing the field via an interface.
@@ -1373,6 +1626,11 @@ func (v *TabauditTablesDatabaseTablesConnectionNodesDatabaseTable) GetDatabase()
 // GetReferencedByQueries returns TabauditTablesDatabaseTablesConnectionNodesDatabaseTable.ReferencedByQueries, and is useful for accessing the field via an interface.
 func (v *TabauditTablesDatabaseTablesConnectionNodesDatabaseTable) GetReferencedByQueries() []*TabauditTablesDatabaseTablesConnectionNodesDatabaseTableReferencedByQueriesCustomSQLTable {
 	return v.ReferencedByQueries
+}
+
+// GetColumns returns TabauditTablesDatabaseTablesConnectionNodesDatabaseTable.Columns, and is useful for accessing the field via an interface.
+func (v *TabauditTablesDatabaseTablesConnectionNodesDatabaseTable) GetColumns() []TabauditTablesDatabaseTablesConnectionNodesDatabaseTableColumnsColumn {
+	return v.Columns
 }
 
 func (v *TabauditTablesDatabaseTablesConnectionNodesDatabaseTable) UnmarshalJSON(b []byte) error {
@@ -1427,6 +1685,8 @@ type __premarshalTabauditTablesDatabaseTablesConnectionNodesDatabaseTable struct
 	Database json.RawMessage `json:"database"`
 
 	ReferencedByQueries []*TabauditTablesDatabaseTablesConnectionNodesDatabaseTableReferencedByQueriesCustomSQLTable `json:"referencedByQueries"`
+
+	Columns []TabauditTablesDatabaseTablesConnectionNodesDatabaseTableColumnsColumn `json:"columns"`
 }
 
 func (v *TabauditTablesDatabaseTablesConnectionNodesDatabaseTable) MarshalJSON() ([]byte, error) {
@@ -1462,7 +1722,30 @@ func (v *TabauditTablesDatabaseTablesConnectionNodesDatabaseTable) __premarshalJ
 		}
 	}
 	retval.ReferencedByQueries = v.ReferencedByQueries
+	retval.Columns = v.Columns
 	return &retval, nil
+}
+
+// TabauditTablesDatabaseTablesConnectionNodesDatabaseTableColumnsColumn includes the requested fields of the GraphQL type Column.
+type TabauditTablesDatabaseTablesConnectionNodesDatabaseTableColumnsColumn struct {
+	Id   string  `json:"id"`
+	Luid string  `json:"luid"`
+	Name *string `json:"name"`
+}
+
+// GetId returns TabauditTablesDatabaseTablesConnectionNodesDatabaseTableColumnsColumn.Id, and is useful for accessing the field via an interface.
+func (v *TabauditTablesDatabaseTablesConnectionNodesDatabaseTableColumnsColumn) GetId() string {
+	return v.Id
+}
+
+// GetLuid returns TabauditTablesDatabaseTablesConnectionNodesDatabaseTableColumnsColumn.Luid, and is useful for accessing the field via an interface.
+func (v *TabauditTablesDatabaseTablesConnectionNodesDatabaseTableColumnsColumn) GetLuid() string {
+	return v.Luid
+}
+
+// GetName returns TabauditTablesDatabaseTablesConnectionNodesDatabaseTableColumnsColumn.Name, and is useful for accessing the field via an interface.
+func (v *TabauditTablesDatabaseTablesConnectionNodesDatabaseTableColumnsColumn) GetName() *string {
+	return v.Name
 }
 
 // TabauditTablesDatabaseTablesConnectionNodesDatabaseTableDatabase includes the requested fields of the GraphQL interface Database.
@@ -2508,12 +2791,21 @@ query TabauditSheetLineage ($first: Int, $after: String) {
 				id
 				luid
 			}
+			upstreamColumns {
+				id
+				luid
+				name
+				table {
+					__typename
+					id
+				}
+			}
 		}
 	}
 }
 `
 
-// Q2: sheet -> tables / published data sources (field-level precise lineage).
+// Q2: sheet -> tables, columns / published data sources (field-level precise lineage).
 func TabauditSheetLineage(
 	ctx_ context.Context,
 	client_ graphql.Client,
@@ -2583,12 +2875,17 @@ query TabauditTables ($first: Int, $after: String, $filter: DatabaseTable_Filter
 			referencedByQueries {
 				id
 			}
+			columns {
+				id
+				luid
+				name
+			}
 		}
 	}
 }
 `
 
-// Q5: table catalog (identity of every table, its database and custom SQL users).
+// Q5: table catalog (identity of every table, its database, columns and custom SQL users).
 func TabauditTables(
 	ctx_ context.Context,
 	client_ graphql.Client,

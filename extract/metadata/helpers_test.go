@@ -226,6 +226,10 @@ func namer(s *site.Site) func(string) string {
 		for _, x := range l.Tables {
 			gid("table", x.ID)
 			luid("table", x.ID)
+			for _, c := range x.Columns {
+				gid("column", x.ID+"."+c)
+				luid("column", x.ID+"."+c)
+			}
 		}
 		for _, x := range l.CustomSQL {
 			gid("custom_sql", x.ID)
@@ -239,6 +243,10 @@ func namer(s *site.Site) func(string) string {
 		}
 		for _, x := range l.Sheets {
 			gid("sheet", x.ID)
+			for _, c := range x.Columns {
+				gid("column", c)
+				luid("column", c)
+			}
 		}
 		for _, x := range l.Dashboards {
 			gid("dashboard", x.ID)

@@ -146,6 +146,33 @@ func fetchSheets(ctx context.Context, cl graphql.Client, first int, after string
 				tn.luid = ptr(t.Luid)
 				c.edge(t.Id, s.Id, "table>sheet")
 			}
+			for _, col := range s.UpstreamColumns {
+				if col == nil {
+					continue
+				}
+				cn := c.node(col.Id, kindColumn)
+				cn.luid = ptr(col.Luid)
+				cn.set(&cn.name, col.Name)
+				c.edge(col.Id, s.Id, "column>sheet")
+				// The column's own table, so that a column is tied to its
+				// table even when databaseTablesConnection does not list
+				// it; columns of custom SQL and virtual connection tables
+				// hang off those nodes.
+				if col.Table == nil || *col.Table == nil {
+					continue
+				}
+				switch t := (*col.Table).(type) {
+				case *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableDatabaseTable:
+					c.node(t.Id, kindTable)
+					c.edge(t.Id, col.Id, "table>column")
+				case *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableCustomSQLTable:
+					c.node(t.Id, kindCustomSQL)
+					c.edge(t.Id, col.Id, "custom_sql>column")
+				case *TabauditSheetLineageSheetsConnectionNodesSheetUpstreamColumnsColumnTableVirtualConnectionTable:
+					c.node(t.Id, kindVCTable)
+					c.edge(t.Id, col.Id, "virtual_connection_table>column")
+				}
+			}
 			// upstreamDatasources is the published sources behind the
 			// sheet's embedded ones: the published>embedded>sheet path
 			// already carries it.
@@ -283,6 +310,12 @@ func fetchTables(ctx context.Context, cl graphql.Client, first int, after string
 				}
 				n.set(&n.databaseName, db.GetName())
 				c.edge(db.GetId(), t.Id, "database>table")
+			}
+			for _, col := range t.Columns {
+				cn := c.node(col.Id, kindColumn)
+				cn.luid = ptr(col.Luid)
+				cn.set(&cn.name, col.Name)
+				c.edge(t.Id, col.Id, "table>column")
 			}
 			for _, q := range t.ReferencedByQueries {
 				if q == nil {

@@ -20,7 +20,9 @@ var mParams = synthParams{Workbooks: 2500, Datasources: 800, Flows: 100, Tables:
 
 // synthSite builds a deterministic site whose every object costs at most
 // ~20 Metadata API nodes in any of the operations (sheets per workbook ≤ 6,
-// tables per source ≤ 3, each custom SQL query used by one source).
+// tables per source ≤ 3, each custom SQL query used by one source, 3-8
+// columns per table, a sheet using at most one column of each of its ≤ 2
+// tables).
 func synthSite(p synthParams, seed uint64) *site.Site {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	s := &site.Site{Name: "Synthetic", ContentURL: "synth"}
@@ -31,8 +33,27 @@ func synthSite(p synthParams, seed uint64) *site.Site {
 	for i := range p.Databases {
 		l.Databases = append(l.Databases, site.LDatabase{ID: fmt.Sprintf("db%d", i), Name: fmt.Sprintf("db%d", i), ConnectionType: "postgres", Host: fmt.Sprintf("h%d.example.com", i)})
 	}
+	nCols := make([]int, p.Tables)
 	for i := range p.Tables {
-		l.Tables = append(l.Tables, site.LTable{ID: fmt.Sprintf("t%d", i), Database: fmt.Sprintf("db%d", i%p.Databases), Schema: "s", Name: fmt.Sprintf("table%d", i)})
+		t := site.LTable{ID: fmt.Sprintf("t%d", i), Database: fmt.Sprintf("db%d", i%p.Databases), Schema: "s", Name: fmt.Sprintf("table%d", i)}
+		nCols[i] = 3 + r.IntN(6)
+		for c := range nCols[i] {
+			t.Columns = append(t.Columns, fmt.Sprintf("c%d", c))
+		}
+		l.Tables = append(l.Tables, t)
+	}
+	// columns picks at most one used column per table (field-level
+	// lineage), for four tables in five.
+	columns := func(tables []string) []string {
+		var out []string
+		for _, t := range tables {
+			var i int
+			fmt.Sscanf(t, "t%d", &i)
+			if r.IntN(5) < 4 {
+				out = append(out, fmt.Sprintf("%s.c%d", t, r.IntN(nCols[i])))
+			}
+		}
+		return out
 	}
 	tables := func(n int) []string {
 		var out []string
@@ -94,13 +115,15 @@ func synthSite(p synthParams, seed uint64) *site.Site {
 			sid := fmt.Sprintf("sh%d-%d", w, v)
 			view := fmt.Sprintf("v%d-%d", w, v)
 			s.Items = append(s.Items, site.Item{ID: view, Type: "view", Workbook: wb})
-			l.Sheets = append(l.Sheets, site.LSheet{ID: sid, Workbook: wb, View: view, Datasources: []string{eds[r.IntN(len(eds))]}, Tables: tables(1 + r.IntN(2))})
+			ts := tables(1 + r.IntN(2))
+			l.Sheets = append(l.Sheets, site.LSheet{ID: sid, Workbook: wb, View: view, Datasources: []string{eds[r.IntN(len(eds))]}, Tables: ts, Columns: columns(ts)})
 			sheets = append(sheets, sid)
 		}
 		dashSheets := []string{sheets[0], sheets[1]}
 		if w%4 == 0 {
 			hid := fmt.Sprintf("sh%d-hidden", w)
-			l.Sheets = append(l.Sheets, site.LSheet{ID: hid, Workbook: wb, Datasources: []string{eds[0]}, Tables: tables(1)})
+			ts := tables(1)
+			l.Sheets = append(l.Sheets, site.LSheet{ID: hid, Workbook: wb, Datasources: []string{eds[0]}, Tables: ts, Columns: columns(ts)})
 			dashSheets = append(dashSheets, hid)
 		}
 		dv := fmt.Sprintf("v%d-dash", w)
