@@ -1,6 +1,7 @@
 package site
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -296,13 +297,19 @@ func (x *randomSite) rules(typ string, most int) []Rule {
 // back to an equal Site; a failing differential test prints it so the case
 // can be replayed.
 func Marshal(s *Site) ([]byte, error) {
-	out, err := yaml.Marshal(struct {
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2) // as hand-written site files are
+	err := enc.Encode(struct {
 		Site *Site `yaml:"site"`
 	}{s})
+	if err == nil {
+		err = enc.Close()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("writing site %s as YAML: %w", s.ID, err)
 	}
-	return out, nil
+	return b.Bytes(), nil
 }
 
 // Clone returns a deep copy of the site.

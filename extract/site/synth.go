@@ -305,6 +305,9 @@ func (g *synth) users() {
 			g.demoted = append(g.demoted, u.ID)
 		}
 	}
+	// A few prolific owners, in random positions (not the first accounts,
+	// which are the administrators).
+	g.r.Shuffle(len(g.publishers), func(i, j int) { g.publishers[i], g.publishers[j] = g.publishers[j], g.publishers[i] })
 	g.publisherPick = g.zipf(len(g.publishers), 1.05)
 	for i := range n/50 + 2 {
 		g.gone = append(g.gone, fmt.Sprintf("gone%04d", i+1))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"gopkg.in/yaml.v3"
 
 	"github.com/tabaudit/tabaudit/internal/caps"
 )
@@ -456,6 +457,21 @@ func TestGenerateRoundTrip(t *testing.T) {
 	}
 	if d := cmp.Diff(s, back, ignoreLines); d != "" {
 		t.Fatalf("round trip changed the site (-generated +parsed):\n%.3000s", d)
+	}
+	// Plain yaml.Marshal of the wrapper reads back the same too; Marshal
+	// only changes the indentation.
+	plain, err := yaml.Marshal(struct {
+		Site *Site `yaml:"site"`
+	}{s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err = Parse("synth-S-3-plain.yaml", plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(s, back, ignoreLines); d != "" {
+		t.Fatalf("yaml.Marshal round trip changed the site:\n%.3000s", d)
 	}
 }
 
