@@ -689,7 +689,9 @@ func (g *synth) contentRules(p int, typ string) []Rule {
 	if g.pct(0.25) {
 		rs = addRule(rs, Rule{Grantee: "group:" + g.creators, Template: "Publish"})
 	}
-	if (d < 0 && g.pct(0.6)) || g.pct(0.08) {
+	// The Default project keeps Tableau's out-of-the-box All Users grant;
+	// other shared areas usually do.
+	if (d < 0 && (p == 0 || g.pct(0.6))) || g.pct(0.08) {
 		r := Rule{Grantee: "group:" + AllUsersID, Template: "View"}
 		if g.pct(0.2) {
 			r.Deny = onType(typ, downloadCaps...)
