@@ -74,6 +74,7 @@ func BenchmarkPermissions(b *testing.B) {
 	for _, w := range srv.ix.items["workbook"][:1000] {
 		ids = append(ids, w.luid)
 	}
+	<-srv.metaReady // the background Metadata API build would compete for CPU
 	tr := &http.Transport{MaxIdleConnsPerHost: 16}
 	hc := &http.Client{Transport: tr}
 	var next atomic.Int64
