@@ -2,10 +2,12 @@ package metadata
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tabaudit/tabaudit/extract/site"
 	"github.com/tabaudit/tabaudit/extract/tableautest/metadatasim"
 )
 
@@ -116,4 +118,47 @@ func TestObjectOverLimit(t *testing.T) {
 	if strings.Contains(out, "workbook:wb-sales\tsheet:sh-orders") {
 		t.Errorf("edges of the unreadable workbook were emitted from a truncated page")
 	}
+}
+
+// TestNodeLimitGeneratedSite: on the synthetic S site (site.Generate, with
+// columns, hidden tables, custom SQL, virtual connections and flows), a
+// node limit that cuts the default pages gives the same rows as an
+// unlimited run.
+func TestNodeLimitGeneratedSite(t *testing.T) {
+	s, err := site.Generate("S", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := func(v string) string { return v }
+	base, baseSt, err := runSite(t, newSim(t, s, metadatasim.Config{}, 0, nil).URL, s.ContentURL, Options{})
+	if err != nil || len(baseSt.Failures) > 0 {
+		t.Fatalf("unlimited run: %v %v", err, baseSt.Failures)
+	}
+	baseOut := render(base, name)
+	if strings.Count(baseOut, "\tcolumn>sheet\n") < 100 {
+		t.Fatalf("generated S site has fewer than 100 column>sheet edges")
+	}
+	const limit = 400
+	got, st, err := runSite(t, newSim(t, s, metadatasim.Config{NodeLimit: limit}, 0, nil).URL, s.ContentURL, Options{NodeLimit: limit})
+	if err != nil || len(st.Failures) > 0 {
+		t.Fatalf("limited run: %v %v", err, st.Failures)
+	}
+	if d := lineDiff(baseOut, render(got, name)); d != "" {
+		t.Errorf("rows under a node limit of %d differ from the unlimited run:\n%.3000s", limit, d)
+	}
+	if st.Complete != baseSt.Complete || !slices.Equal(st.Notes, baseSt.Notes) {
+		t.Errorf("limited run: complete %v notes %q; unlimited: %v %q", st.Complete, st.Notes, baseSt.Complete, baseSt.Notes)
+	}
+	shrinks := 0
+	for _, op := range st.Operations {
+		shrinks += op.Shrinks
+		if op.Nodes > op.Pages*limit {
+			t.Errorf("%s: %d nodes in %d kept pages exceeds the limit %d", op.Operation, op.Nodes, op.Pages, limit)
+		}
+	}
+	if shrinks == 0 {
+		t.Errorf("no page was cut at node limit %d; lower it", limit)
+	}
+	t.Logf("S site, node limit %d: %d requests (unlimited %d), %d nodes, %d edges, utilisation %.0f%%",
+		limit, st.Requests, baseSt.Requests, st.Nodes, st.Edges, 100*st.Utilisation)
 }

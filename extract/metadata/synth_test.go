@@ -7,16 +7,13 @@ import (
 	"github.com/tabaudit/tabaudit/extract/site"
 )
 
-// synthParams sizes a synthetic site with lineage. site.Generate (being
-// written in extract/site) will replace this for the M-preset benchmark;
-// until then this generator follows DESIGN.md §8's M proportions.
+// synthParams sizes a small synthetic site with lineage whose every object
+// is cheap, for the node-limit tests (a limit of a few dozen nodes must cut
+// every default page without any one object exceeding it). The benchmark and
+// TestNodeLimitGeneratedSite use site.Generate instead.
 type synthParams struct {
 	Workbooks, Datasources, Flows, Tables, Databases, CustomSQL, VirtualConnections int
 }
-
-// mParams is the M preset: 2,500 workbooks, 15,000 views, 800 datasources,
-// 100 flows.
-var mParams = synthParams{Workbooks: 2500, Datasources: 800, Flows: 100, Tables: 3000, Databases: 30, CustomSQL: 200, VirtualConnections: 10}
 
 // synthSite builds a deterministic site whose every object costs at most
 // ~20 Metadata API nodes in any of the operations (sheets per workbook ≤ 6,
