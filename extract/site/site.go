@@ -119,7 +119,7 @@ type Item struct {
 	SizeBytes    int64      `yaml:"size,omitempty"`
 	CreatedAt    *time.Time `yaml:"created_at,omitempty"`
 	UpdatedAt    *time.Time `yaml:"updated_at,omitempty"`
-	Certified    bool       `yaml:"certified,omitempty"`   // datasources
+	Certified    bool       `yaml:"certified,omitempty"`    // datasources
 	HasExtracts  bool       `yaml:"has_extracts,omitempty"` // workbooks, datasources
 	Line         int        `yaml:"-"`
 }
