@@ -251,10 +251,8 @@ func decide(f *Facts, userID, contentType, contentID, capability string, basis B
 	if a.project != nil {
 		d.step("project", "", 0, "%s", f.describeChain(a.project))
 	}
-	if a.personal {
-		d.flag(FlagPersonalSpace)
-	}
-	d.conf(a.conf)
+	// The ACL resolution's tag counts only for decisions that reach steps
+	// 4–9: a ceiling denial or an administrator's allow does not rest on it.
 	d.step("acl", "", a.conf, "governing rules: %s", a.why)
 
 	// Step 1: the site-role ceiling.
@@ -294,6 +292,7 @@ func decide(f *Facts, userID, contentType, contentID, capability string, basis B
 		d.step("admin", "allow", D, "%s is an administrator: every capability inside the cap (§8.2 step 2)", ri.Row.TreatedAs)
 	} else {
 		d.step("admin", "pass", 0, "not an administrator")
+		d.conf(a.conf)
 		f.afterCeiling(&d, u, k, it, capability, a)
 	}
 	if d.Result == Allow && capability == "VizqlDataApiAccess" {
@@ -356,6 +355,7 @@ func (f *Facts) userLabel(id string) string {
 // lock guard on Set Permissions (steps 4–9).
 func (f *Facts) afterCeiling(d *Decision, u *User, k Key, it *Item, c string, a acl) {
 	if a.personal {
+		d.flag(FlagPersonalSpace)
 		if it.OwnerID == u.ID {
 			d.Result, d.Reason, d.DecidingRule = Allow, ReasonContentOwner, "position:content_owner:"+it.ID
 			d.step("owner", "allow", U, "owner of the Personal Space item (§7.7)")

@@ -26,7 +26,7 @@ func FromSite(s *site.Site) (*Facts, error) {
 // Personal Space content, the <parent> element for content in locked
 // projects, view owner and project taken from the workbook.
 func siteRows(s *site.Site) (*rawFacts, error) {
-	r := &rawFacts{siteName: site.DisplayName(s.Name, s.ID)}
+	r := &rawFacts{siteName: s.Name}
 	for _, u := range s.Users {
 		r.users = append(r.users, rawUser{id: site.LUID("user", u.ID), name: site.DisplayName(u.Name, u.ID),
 			fullName: u.FullName, email: u.Email, siteRole: u.Role, glsi: u.GLSIMinimumSiteRole})
@@ -197,77 +197,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-// SnapshotRows returns the site as snapshot table rows (table name → rows of
-// column name → value), holding exactly the columns LoadFacts reads; other
-// catalogue columns are absent. It lets tests build a model database from a
-// site file without the simulator and extractor (see package evaltest).
-// Data roles, lenses and metrics have no snapshot table and are left out.
-func SnapshotRows(s *site.Site) (map[string][]map[string]any, error) {
-	r, err := siteRows(s)
-	if err != nil {
-		return nil, err
-	}
-	nz := func(v string) any {
-		if v == "" {
-			return nil
-		}
-		return v
-	}
-	out := map[string][]map[string]any{}
-	add := func(table string, row map[string]any) { out[table] = append(out[table], row) }
-	for _, u := range r.users {
-		add("users", map[string]any{"id": u.id, "name": nz(u.name), "full_name": nz(u.fullName), "email": nz(u.email),
-			"site_role": u.siteRole, "glsi_minimum_site_role": nz(u.glsi)})
-	}
-	for _, g := range r.groups {
-		add("groups", map[string]any{"id": g.id, "name": nz(g.name), "domain_name": nz(g.domain), "minimum_site_role": nz(g.minRole),
-			"grant_license_mode": nz(g.mode), "is_all_users": g.allUsers})
-	}
-	for _, m := range r.members {
-		add("group_members", map[string]any{"group_id": m[0], "user_id": m[1]})
-	}
-	for _, g := range r.groupSets {
-		add("group_sets", map[string]any{"id": g.id, "name": nz(g.name)})
-	}
-	for _, m := range r.setMember {
-		add("group_set_members", map[string]any{"group_set_id": m[0], "group_id": m[1]})
-	}
-	for _, p := range r.projects {
-		add("projects", map[string]any{"id": p.id, "name": nz(p.name), "parent_project_id": nz(p.parent), "owner_id": nz(p.owner),
-			"content_permissions": nz(p.mode), "controlling_permissions_project_id": nz(p.controlling)})
-	}
-	table := map[string]string{caps.Workbook: "workbooks", caps.View: "views", caps.Datasource: "datasources", caps.Flow: "flows",
-		caps.VirtualConnection: "virtual_connections", caps.Database: "databases", caps.Table: "tables"}
-	for _, it := range r.items {
-		t, ok := table[it.typ]
-		if !ok {
-			continue
-		}
-		row := map[string]any{"id": it.id, "name": nz(it.name)}
-		switch it.typ {
-		case caps.Database:
-			row["contact_id"], row["content_permissions"] = nz(it.owner), nz(it.contentPermissions)
-		case caps.Table:
-			row["contact_id"], row["database_id"] = nz(it.owner), nz(it.database)
-		default:
-			row["project_id"], row["owner_id"] = nz(it.project), nz(it.owner)
-		}
-		switch it.typ {
-		case caps.Workbook:
-			row["location_type"] = nz(it.location)
-			row["show_tabs"] = it.showTabs == nil || *it.showTabs
-		case caps.Datasource:
-			row["location_type"] = nz(it.location)
-		case caps.View:
-			row["workbook_id"] = nz(it.workbook)
-		}
-		add(t, row)
-	}
-	for _, ru := range r.rules {
-		add("permission_rules", map[string]any{"object_type": ru.objType, "object_id": ru.objID, "grantee_type": ru.granteeType,
-			"grantee_id": ru.granteeID, "capability": ru.capability, "mode": ru.mode, "rule_set": ru.set, "parent_project_id": nz(ru.parent)})
-	}
-	return out, nil
 }
