@@ -138,7 +138,7 @@ func (c *Client) signIn(ctx context.Context, contentURL string) (*Session, error
 		if err != nil {
 			var ae *APIError
 			if errors.As(err, &ae) && ae.StatusCode == http.StatusUnauthorized {
-				return nil, &SignInError{Err: ae}
+				return nil, &SignInError{Err: ae, Site: contentURL}
 			}
 			return nil, fmt.Errorf("signing in to site %q: %w", contentURL, err)
 		}

@@ -90,10 +90,13 @@ func (e *SessionExpiredError) Unwrap() error { return e.Err }
 
 // SignInError is a refused sign-in (401001): wrong token, wrong site, or a
 // user not on the site. Retrying cannot help.
-type SignInError struct{ Err *APIError }
+type SignInError struct {
+	Err  *APIError
+	Site string // content URL signed in to
+}
 
 func (e *SignInError) Error() string {
-	return "signing in: " + e.Err.Error() + " (check the token name and secret, and the site content URL)"
+	return fmt.Sprintf("signing in to site %q: %s (check the credentials, and that the user is on this site)", e.Site, e.Err.Error())
 }
 func (e *SignInError) Unwrap() error { return e.Err }
 

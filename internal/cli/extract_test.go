@@ -124,7 +124,7 @@ func TestExtractCommand(t *testing.T) {
 		out := t.TempDir()
 		env2 := map[string]string{"TABLEAU_SERVER_URL": srv.URL, "TABLEAU_SITE_ID": "finance", "TABLEAU_PAT_NAME": "audit", "TABLEAU_PAT_SECRET": "wrong-secret-987654321"}
 		c := runExtract(t, env2, "--out="+out)
-		if c.code != ExitUsage || !strings.Contains(c.stderr, "signing in") || !strings.Contains(c.stderr, "401001") {
+		if c.code != ExitUsage || !strings.Contains(c.stderr, `signing in to site "finance"`) || !strings.Contains(c.stderr, "401001") {
 			t.Errorf("exit %d stderr %s", c.code, c.stderr)
 		}
 		noSecrets(t, c, "wrong-secret-987654321")
