@@ -174,7 +174,7 @@ var hygieneChecks = []hygieneCheck{
 	{name: "unlicensed_owners", needs: []string{"content", "users"}, query: func(h HygieneSetting, r *run) string {
 		return fmt.Sprintf(`SELECT u.id, c.content_type, c.content_id, NULL, NULL, NULL, NULL, 'D', NULL::VARCHAR[],
 			'owned by ' || u.name || ', whose site role is ' || u.site_role
-			FROM content c JOIN users u ON u.id = c.owner_id WHERE u.site_role IN (%s)`, qlist(rawRoles(r, "Unlicensed")))
+			FROM content c JOIN users u ON u.id = c.owner_id WHERE %s`, roleIn(r, "u.site_role", "Unlicensed"))
 	}},
 	{name: "inactive_users", needs: []string{"users", "effective_permissions"}, query: func(h HygieneSetting, r *run) string {
 		cut := r.opts.Now.UTC().Add(-time.Duration(h.Days) * 24 * time.Hour).Format("2006-01-02 15:04:05")
@@ -200,10 +200,10 @@ var hygieneChecks = []hygieneCheck{
 			FROM cur c JOIN proj p ON p.user_id = c.id WHERE p.r > c.r`, roleRankValues())
 	}},
 	{name: "admins_count", needs: []string{"users"}, query: func(h HygieneSetting, r *run) string {
-		admins := rawRoles(r, "ServerAdministrator", "SiteAdministratorCreator", "SiteAdministratorExplorer")
+		admins := roleIn(r, "site_role", "ServerAdministrator", "SiteAdministratorCreator", "SiteAdministratorExplorer")
 		return fmt.Sprintf(`SELECT id, NULL, NULL, NULL, NULL, NULL, NULL, 'D', NULL::VARCHAR[],
 			'administrator (' || site_role || '): ' || count(*) OVER () || ' administrators, limit %d'
-			FROM users WHERE site_role IN (%s) QUALIFY count(*) OVER () > %d`, h.Max, qlist(admins), h.Max)
+			FROM users WHERE %s QUALIFY count(*) OVER () > %d`, h.Max, admins, h.Max)
 	}},
 	{name: "empty_groups_with_rules", needs: []string{"groups", "group_members", "permission_rules"}, query: func(h HygieneSetting, r *run) string {
 		return `SELECT NULL, NULL, NULL, NULL, NULL, NULL, 'group:' || g.id, 'D', NULL::VARCHAR[],
@@ -229,12 +229,14 @@ var hygieneChecks = []hygieneCheck{
 	}},
 }
 
-func rawRoles(r *run, roles ...string) []string {
+// roleIn is a condition on a site-role column: the raw roles of the
+// snapshot that normalise to one of roles.
+func roleIn(r *run, col string, roles ...string) string {
 	raw := r.n.rolesMatching(roles)
 	if len(raw) == 0 {
-		return []string{"\x00none"}
+		return "false"
 	}
-	return raw
+	return fmt.Sprintf("%s IN (%s)", col, qlist(raw))
 }
 
 func roleRankValues() string {

@@ -164,8 +164,9 @@ func (y *yamlReader) boolean(n *yaml.Node) bool {
 }
 
 func (y *yamlReader) rule(n *yaml.Node) *Rule {
-	r := &Rule{Pos: y.pos(n)}
+	r := &Rule{Pos: y.pos(n), fieldPos: map[string]Pos{}}
 	y.fields(n, func(key string, k, v *yaml.Node) {
+		r.fieldPos[key] = y.pos(k)
 		switch key {
 		case "id":
 			r.ID = y.scalar(v)

@@ -52,6 +52,9 @@ type Rule struct {
 	// Comment is written above the rule by WriteYAML (Init explains its
 	// choices there); it is not read back.
 	Comment string
+	// fieldPos is where each key was written (YAML), so a diagnostic points
+	// at the offending line rather than the rule's first.
+	fieldPos map[string]Pos
 
 	// Filled by compile: effective content types and capabilities per type.
 	Types      []string
@@ -178,13 +181,13 @@ func (r *Rule) compile(d *diags) {
 	s := &r.Scope
 	for _, g := range append(slices.Clone(s.Projects), s.Names...) {
 		if !doublestar.ValidatePattern(g) {
-			d.errorf(r.Pos, CodeBadGlob, `globs use *, **, ?, [abc] and {a,b}; escape a literal with \`, "bad glob %q", g)
+			d.errorf(r.at("scope"), CodeBadGlob, `globs use *, **, ?, [abc] and {a,b}; escape a literal with \`, "bad glob %q", g)
 		}
 	}
 	r.Types = nil
 	for _, t := range s.Types {
 		if !slices.Contains(modelTypes, t) {
-			d.errorf(r.Pos, CodeUnknownType, didYouMean(t, modelTypes), "unknown content type %q", t)
+			d.errorf(r.at("scope"), CodeUnknownType, didYouMean(t, modelTypes), "unknown content type %q", t)
 			continue
 		}
 		if !slices.Contains(r.Types, t) {
@@ -207,7 +210,7 @@ func (r *Rule) compile(d *diags) {
 		}
 	}
 	if r.Severity != "" && SeverityRank(r.Severity) < 0 {
-		d.errorf(r.Pos, CodeBadValue, "want one of "+strings.Join(Severities, ", "), "unknown severity %q", r.Severity)
+		d.errorf(r.at("severity"), CodeBadValue, "want one of "+strings.Join(Severities, ", "), "unknown severity %q", r.Severity)
 	}
 	if len(r.Allow) == 0 && len(r.Forbid) == 0 {
 		d.errorf(r.Pos, CodeMissingField, "a rule says what is expected (allow) or what nobody may hold (forbid)", "rule %q has neither allow nor forbid", r.ID)
@@ -226,7 +229,7 @@ func (r *Rule) compile(d *diags) {
 	for t, fc := range r.ForbidCaps {
 		for _, c := range fc {
 			if slices.Contains(r.AllowCaps[t], c) {
-				d.errorf(r.Pos, CodeConflict, "", "rule %q both allows and forbids %s on %s", r.ID, c, t)
+				d.errorf(r.at("forbid"), CodeConflict, "", "rule %q both allows and forbids %s on %s", r.ID, c, t)
 			}
 		}
 	}
@@ -244,14 +247,14 @@ func (r *Rule) expand(d *diags, field string, spec []string) map[string][]string
 	if len(spec) == 1 && (slices.Contains(caps.Templates, spec[0]) || spec[0] == "None" || spec[0] == "Denied") {
 		tmpl := spec[0]
 		if tmpl == "None" || tmpl == "Denied" {
-			d.errorf(r.Pos, CodeUnknownTemplate, "use View, Explore, Publish or Administer, or list capabilities", "template %q cannot be used in %s", tmpl, field)
+			d.errorf(r.at(field), CodeUnknownTemplate, "use View, Explore, Publish or Administer, or list capabilities", "template %q cannot be used in %s", tmpl, field)
 			return nil
 		}
 		var warnTypes []string
 		for _, t := range r.Types {
 			allow, _, err := caps.Expand(t, tmpl)
 			if err != nil {
-				d.errorf(r.Pos, CodeUnknownTemplate, "", "%s on %s: %v", field, t, err)
+				d.errorf(r.at(field), CodeUnknownTemplate, "", "%s on %s: %v", field, t, err)
 				continue
 			}
 			if len(allow) > 0 {
@@ -273,7 +276,7 @@ func (r *Rule) expand(d *diags, field string, spec []string) map[string][]string
 					}
 				}
 			}
-			d.warnf(r.Pos, CodeTemplateWarning, "list them explicitly if the policy covers them",
+			d.warnf(r.at(field), CodeTemplateWarning, "list them explicitly if the policy covers them",
 				"template %s on %s includes none of %s: where they sit in the template ladder is not documented (spec §3, U15)",
 				tmpl, strings.Join(warnTypes, ", "), strings.Join(newer, ", "))
 		}
@@ -283,9 +286,9 @@ func (r *Rule) expand(d *diags, field string, spec []string) map[string][]string
 		if !caps.Known(c) || c == "InheritedProjectLeader" {
 			cands := append(slices.Clone(caps.AllCapabilities), caps.Templates...)
 			if len(spec) == 1 {
-				d.errorf(r.Pos, CodeUnknownTemplate, didYouMean(c, cands), "%s: %q is neither a template nor a capability", field, c)
+				d.errorf(r.at(field), CodeUnknownTemplate, didYouMean(c, cands), "%s: %q is neither a template nor a capability", field, c)
 			} else {
-				d.errorf(r.Pos, CodeUnknownCap, didYouMean(c, cands), "%s: unknown capability %q", field, c)
+				d.errorf(r.at(field), CodeUnknownCap, didYouMean(c, cands), "%s: unknown capability %q", field, c)
 			}
 			continue
 		}
@@ -303,11 +306,19 @@ func (r *Rule) expand(d *diags, field string, spec []string) map[string][]string
 					on = append(on, t)
 				}
 			}
-			d.errorf(r.Pos, CodeUnknownCap, fmt.Sprintf("%s exists on %s", c, strings.Join(on, ", ")),
+			d.errorf(r.at(field), CodeUnknownCap, fmt.Sprintf("%s exists on %s", c, strings.Join(on, ", ")),
 				"%s: capability %s does not exist on %s", field, c, strings.Join(r.Types, ", "))
 		}
 	}
 	return out
+}
+
+// at is the position of a rule's field, or the rule's.
+func (r *Rule) at(field string) Pos {
+	if p, ok := r.fieldPos[field]; ok {
+		return p
+	}
+	return r.Pos
 }
 
 func keys[V any](m map[string]V) []string {

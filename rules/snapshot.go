@@ -25,7 +25,7 @@ type SnapshotInfo struct {
 type IncompleteError struct{ SnapshotID string }
 
 func (e *IncompleteError) Error() string {
-	return fmt.Sprintf("snapshot %s is incomplete (see its manifest); rebuild the model with --allow-incomplete to check it anyway", e.SnapshotID)
+	return fmt.Sprintf("snapshot %s is incomplete (see its manifest); check it anyway with --allow-incomplete, knowing access may be missing", e.SnapshotID)
 }
 
 // ErrNoSnapshot means the database holds no loaded snapshot.

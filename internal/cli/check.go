@@ -146,7 +146,7 @@ func checkRun(ctx context.Context, f *Factory, opts *checkOptions) error {
 		return err
 	}
 	if res.Gated > 0 {
-		return &ExitError{Code: ExitFindings, Err: fmt.Errorf("%d findings at or above %s (of %d; %d waived)", res.Gated, opts.FailOn, res.Findings, res.Waived)}
+		return &ExitError{Code: ExitFindings, Err: fmt.Errorf("%s at or above %s (of %d; %d waived)", count(int(res.Gated), "finding"), opts.FailOn, res.Findings, res.Waived)}
 	}
 	return nil
 }
@@ -156,7 +156,7 @@ func matrixError(err error) error {
 	var ds rules.Diagnostics
 	if errors.As(err, &ds) {
 		errs := ds.Errors()
-		return usageError(fmt.Errorf("%d problems in the matrix:\n%w", len(errs), errs))
+		return usageError(fmt.Errorf("%s in the matrix:\n%w", count(len(errs), "problem"), errs))
 	}
 	return usageError(err)
 }
@@ -244,6 +244,13 @@ func writeCheckSummary(f *Factory, format string, res *rules.Result) error {
 		return enc.Encode(out)
 	}
 	return nil
+}
+
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func cmpOr(a, b string) string {

@@ -203,4 +203,3 @@ func splitArgs(s string) []string {
 	}
 	return out
 }
-

@@ -1,0 +1,1 @@
+UPDATE snapshot_info SET complete = false, allowed_incomplete = false;
