@@ -165,7 +165,15 @@ func expected(t testing.TB, s *site.Site) map[string][]string {
 		if p.Parent != "" {
 			parent = L("project", p.Parent)
 		}
-		add("projects", L("project", p.ID), site.DisplayName(p.Name, p.ID), parent, or(p.ContentPermissions, "ManagedByOwner"))
+		// Tableau reports a project nested in a locked (with nested)
+		// project as locked itself (spec §7.2).
+		mode := or(p.ContentPermissions, "ManagedByOwner")
+		for a := s.ProjectByID(p.Parent); a != nil; a = s.ProjectByID(a.Parent) {
+			if a.ContentPermissions == "LockedToProject" {
+				mode = "LockedToProject"
+			}
+		}
+		add("projects", L("project", p.ID), site.DisplayName(p.Name, p.ID), parent, mode)
 		rules(caps.Project, L("project", p.ID), "item", caps.Project, p.Rules)
 		for typ, rs := range p.Defaults {
 			rules(caps.Project, L("project", p.ID), "default:"+typ, typ, rs)
@@ -185,7 +193,11 @@ func expected(t testing.TB, s *site.Site) map[string][]string {
 		case caps.Database, caps.Table:
 			add(table, luid, site.DisplayName(it.Name, it.ID))
 		default:
-			add(table, luid, site.DisplayName(it.Name, it.ID), L("project", it.Project))
+			proj := L("project", it.Project)
+			if it.LocationType == "PersonalSpace" {
+				proj = "∅" // Personal Space content has no project element
+			}
+			add(table, luid, site.DisplayName(it.Name, it.ID), proj)
 		}
 		rules(it.Type, luid, "item", it.Type, it.Rules)
 		if it.Type == caps.Database {
@@ -269,5 +281,39 @@ func TestRoundTripVectorSites(t *testing.T) {
 				t.Errorf("snapshot folder %s", res.Dir)
 			}
 		})
+	}
+}
+
+// With lineage on, the Metadata API walk goes through the client's
+// authenticated, retrying doer and lands in the same snapshot.
+func TestLineage(t *testing.T) {
+	s, err := site.Load("../testdata/sim/rich.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := tableautest.NewServer(t, s, tableautest.WithFaults(tableautest.Faults{SessionExpiryRequests: 30, Error5xxEvery: 17}))
+	cfg := testConfig(t, srv)
+	cfg.NoLineage = false
+	res := extractOne(t, cfg)
+	m := res.Manifest
+	if m.Lineage != "complete" || !m.Complete {
+		t.Fatalf("lineage %q complete %v notes %v incomplete %v failures %v", m.Lineage, m.Complete, m.LineageNotes, m.Incomplete, m.Failures)
+	}
+	if m.Tables["lineage_nodes"].Rows == 0 || m.Tables["lineage_edges"].Rows == 0 {
+		t.Errorf("lineage tables: %+v %+v", m.Tables["lineage_nodes"], m.Tables["lineage_edges"])
+	}
+	// Every REST workbook appears as a lineage node with its LUID.
+	wb := tuples(t, res.Dir, "workbooks", "id")
+	nodes := map[string]bool{}
+	for _, l := range tuples(t, res.Dir, "lineage_nodes", "luid", "kind") {
+		nodes[l] = true
+	}
+	for _, id := range wb {
+		if !nodes[id+"|workbook"] {
+			t.Errorf("workbook %s has no lineage node", id)
+		}
+	}
+	if diff := cmp.Diff(expected(t, s), got(t, res.Dir)); diff != "" {
+		t.Errorf("REST tables differ from the site file (-want +got):\n%s", diff)
 	}
 }
