@@ -215,8 +215,8 @@ func (c *runConfig) validate(getenv func(string) string) error {
 	return nil
 }
 
-// severities in increasing order; --fail-on takes one of them or "never".
-var severities = []string{"info", "low", "medium", "high", "critical", "never"}
+// severities in increasing order; --fail-on takes one of them or "none".
+var severities = []string{"info", "low", "medium", "high", "critical", "none"}
 
 // checkWritable creates dir if needed and proves a file can be written there.
 func checkWritable(dir string) error {
