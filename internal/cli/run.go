@@ -394,13 +394,34 @@ func dryRun(ctx context.Context, f *Factory, cfg *runConfig) error {
 			name string
 			fn   func(context.Context, *tableau.ListOptions) (int, error)
 		}{
-			{"users", func(c context.Context, o *tableau.ListOptions) (int, error) { _, r, err := cl.Users.List(c, o); return totalOf(r, err) }},
-			{"groups", func(c context.Context, o *tableau.ListOptions) (int, error) { _, r, err := cl.Groups.List(c, o); return totalOf(r, err) }},
-			{"projects", func(c context.Context, o *tableau.ListOptions) (int, error) { _, r, err := cl.Projects.List(c, o); return totalOf(r, err) }},
-			{"workbooks", func(c context.Context, o *tableau.ListOptions) (int, error) { _, r, err := cl.Workbooks.List(c, o); return totalOf(r, err) }},
-			{"views", func(c context.Context, o *tableau.ListOptions) (int, error) { _, r, err := cl.Views.List(c, o); return totalOf(r, err) }},
-			{"datasources", func(c context.Context, o *tableau.ListOptions) (int, error) { _, r, err := cl.Datasources.List(c, o); return totalOf(r, err) }},
-			{"flows", func(c context.Context, o *tableau.ListOptions) (int, error) { _, r, err := cl.Flows.List(c, o); return totalOf(r, err) }},
+			{"users", func(c context.Context, o *tableau.ListOptions) (int, error) {
+				_, r, err := cl.Users.List(c, o)
+				return totalOf(r, err)
+			}},
+			{"groups", func(c context.Context, o *tableau.ListOptions) (int, error) {
+				_, r, err := cl.Groups.List(c, o)
+				return totalOf(r, err)
+			}},
+			{"projects", func(c context.Context, o *tableau.ListOptions) (int, error) {
+				_, r, err := cl.Projects.List(c, o)
+				return totalOf(r, err)
+			}},
+			{"workbooks", func(c context.Context, o *tableau.ListOptions) (int, error) {
+				_, r, err := cl.Workbooks.List(c, o)
+				return totalOf(r, err)
+			}},
+			{"views", func(c context.Context, o *tableau.ListOptions) (int, error) {
+				_, r, err := cl.Views.List(c, o)
+				return totalOf(r, err)
+			}},
+			{"datasources", func(c context.Context, o *tableau.ListOptions) (int, error) {
+				_, r, err := cl.Datasources.List(c, o)
+				return totalOf(r, err)
+			}},
+			{"flows", func(c context.Context, o *tableau.ListOptions) (int, error) {
+				_, r, err := cl.Flows.List(c, o)
+				return totalOf(r, err)
+			}},
 		}
 		for _, st := range steps {
 			if err := count(st.name, st.fn); err != nil {
