@@ -224,7 +224,7 @@ func renderExplain(w io.Writer, f *eval.Facts, u *eval.User, k eval.Key, basis e
 	fmt.Fprintf(&b, "  %s\n", u.ID)
 	fmt.Fprintf(&b, "        site role %s", u.SiteRole)
 	if basis == eval.Projected {
-		fmt.Fprintf(&b, ", projected %s (from %s)", role.Row.TreatedAs, role.Source)
+		fmt.Fprintf(&b, ", projected %s (from %s)", role.Row.TreatedAs, f.SourceLabel(role.Source))
 	} else if role.Row.TreatedAs != u.SiteRole {
 		fmt.Fprintf(&b, " (treated as %s)", role.Row.TreatedAs)
 	}

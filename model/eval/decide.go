@@ -50,7 +50,7 @@ func (f *Facts) resolveACL(k Key, it *Item) acl {
 		} else {
 			// U9: a nested project under a lock takes the lock root's rules [I].
 			a = f.governing(Key{caps.Project, p.Controlling}, RuleSetItem,
-				fmt.Sprintf("the project rules of the controlling project %s (§7.3; nested under a lock)", f.label(caps.Project, p.Controlling)), I)
+				fmt.Sprintf("the project rules of the controlling %s (§7.3; nested under a lock)", f.label(caps.Project, p.Controlling)), I)
 		}
 		a.project = p
 		return a
@@ -65,7 +65,7 @@ func (f *Facts) resolveACL(k Key, it *Item) acl {
 		switch {
 		case p != nil && p.Locked:
 			a = f.governing(Key{caps.Project, p.Controlling}, DefaultRuleSet(caps.Workbook),
-				fmt.Sprintf("default workbook rules of the controlling project %s, restricted to view capabilities (workbook's project is locked, §7.3)", f.label(caps.Project, p.Controlling)), D)
+				fmt.Sprintf("default workbook rules of the controlling %s, restricted to view capabilities (workbook's project is locked, §7.3)", f.label(caps.Project, p.Controlling)), D)
 		case it.ShowTabs:
 			a = f.governing(Key{caps.Workbook, it.WorkbookID}, RuleSetItem,
 				fmt.Sprintf("the rules of %s, restricted to view capabilities (tabs shown, §7.4)", f.label(caps.Workbook, it.WorkbookID)), D)
@@ -87,7 +87,7 @@ func (f *Facts) resolveACL(k Key, it *Item) acl {
 	default:
 		if p != nil && p.Locked {
 			a = f.governing(Key{caps.Project, p.Controlling}, DefaultRuleSet(it.Type),
-				fmt.Sprintf("default %s rules of the controlling project %s (project locked, §7.3)", it.Type, f.label(caps.Project, p.Controlling)), D)
+				fmt.Sprintf("default %s rules of the controlling %s (project locked, §7.3)", it.Type, f.label(caps.Project, p.Controlling)), D)
 		} else {
 			a = f.governing(k, RuleSetItem, fmt.Sprintf("the %s's own rules (project not locked, §7.1)", it.Type), D)
 		}
@@ -234,7 +234,7 @@ func decide(f *Facts, userID, contentType, contentID, capability string, basis B
 		roleText += fmt.Sprintf(", treated as %s (§4.1)", ri.Row.TreatedAs)
 	}
 	if basis == Projected {
-		roleText = fmt.Sprintf("projected basis: user %q site role %s, projected %s from %s (§9.3)", u.Name, u.SiteRole, ri.Row.TreatedAs, ri.Source)
+		roleText = fmt.Sprintf("projected basis: user %q site role %s, projected %s from %s (§9.3)", u.Name, u.SiteRole, ri.Row.TreatedAs, f.SourceLabel(ri.Source))
 		if ri.Ambiguous {
 			d.flag(FlagProjectedRoleOrder)
 			d.conf(U)
@@ -307,6 +307,15 @@ func decide(f *Facts, userID, contentType, contentID, capability string, basis B
 		}
 	}
 	return d
+}
+
+// SourceLabel renders a RoleInfo.Source with names: site_role,
+// glsi_minimum_site_role, or the minimum site role of group "name".
+func (f *Facts) SourceLabel(source string) string {
+	if id, ok := strings.CutPrefix(source, "group:"); ok {
+		return "the minimum site role of " + f.label("group", id)
+	}
+	return source
 }
 
 func passDeny(ok bool) string {
@@ -383,7 +392,7 @@ func (f *Facts) afterCeiling(d *Decision, u *User, k Key, it *Item, c string, a 
 				d.Result, d.Reason, d.DecidingRule = Allow, ReasonProjectLeader, "position:project_leader:"+q
 				where := ""
 				if ctl != q {
-					where = fmt.Sprintf(" (project rules of its controlling project %s)", f.label(caps.Project, ctl))
+					where = fmt.Sprintf(" (project rules of its controlling %s)", f.label(caps.Project, ctl))
 				}
 				d.step("leader", "allow", D, "project leader of %s%s through %s (%s) (§8.2 step 4)", f.label(caps.Project, q), where,
 					f.label(lo.rule.Grantee.Kind, lo.rule.Grantee.ID), lo.reason)

@@ -139,7 +139,7 @@ func TestChain(t *testing.T) {
 	want := []string{
 		`role |  | user "uri" has site role Creator`,
 		`project |  | project chain "plock" [LockedToProject, locked, owner "pow"]`,
-		`acl |  | governing rules: default workbook rules of the controlling project project "plock" (project locked, §7.3)`,
+		`acl |  | governing rules: default workbook rules of the controlling project "plock" (project locked, §7.3)`,
 		`ceiling | pass | ceiling workbook/ChangePermissions (tier P) for Creator: inside the cap`,
 		`admin | pass | not an administrator`,
 		`owner | pass | not the owner of any project in the chain`,
