@@ -28,7 +28,8 @@ type Doer interface {
 // Options tune the lineage walk. The zero value is usable.
 type Options struct {
 	// PageSize overrides the starting page size of every operation; 0 uses
-	// the per-operation sizes of spec/metadata-api.md §7.
+	// the per-operation sizes of spec/metadata-api.md §7 (TabauditTables,
+	// which also lists columns, starts at 500 rather than 1,000).
 	PageSize int
 	// MaxPageSize caps page sizes; 0 means the Metadata API's 1,000.
 	MaxPageSize int

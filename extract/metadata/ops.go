@@ -53,7 +53,10 @@ func operations() []operation {
 		{name: "TabauditSheetLineage", root: "sheetsConnection", initial: 250, fetch: fetchSheets},
 		{name: "TabauditEmbeddedDatasourceLineage", root: "embeddedDatasourcesConnection", initial: 50, fetch: fetchEmbedded},
 		{name: "TabauditPublishedDatasourceLineage", root: "publishedDatasourcesConnection", initial: 100, fetch: fetchPublished},
-		{name: "TabauditTables", root: "databaseTablesConnection", initial: 1000, fetch: fetchTables},
+		// Q5 lists every column of every table: warehouse tables often have
+		// 20-100 columns, so 1,000 tables a page (spec §7, before columns)
+		// would overshoot a 20,000-node limit on the first page.
+		{name: "TabauditTables", root: "databaseTablesConnection", initial: 500, fetch: fetchTables},
 		{name: "TabauditCustomSQL", root: "customSQLTablesConnection", initial: 100, fetch: fetchCustomSQL},
 		{name: "TabauditFlows", root: "flowsConnection", initial: 100, fetch: fetchFlows},
 	}
