@@ -157,8 +157,8 @@ type RetryPolicy struct {
 	MaxReSignIns int
 }
 
-// DefaultRetryPolicy retries up to 6 times over roughly a minute.
-var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 6, BaseDelay: 500 * time.Millisecond, MaxDelay: 30 * time.Second, MaxWait: 5 * time.Minute, MaxReSignIns: 3}
+// DefaultRetryPolicy retries up to 6 times over roughly a minute and signs in again up to 5 times per request.
+var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 6, BaseDelay: 500 * time.Millisecond, MaxDelay: 30 * time.Second, MaxWait: 5 * time.Minute, MaxReSignIns: 5}
 
 // ServerInfo is GET serverinfo.
 type ServerInfo struct {

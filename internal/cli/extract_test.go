@@ -82,7 +82,7 @@ func noSecrets(t *testing.T, c extractCase, secrets ...string) {
 func TestExtractCommand(t *testing.T) {
 	s := extractSite(t)
 	srv := tableautest.NewServer(t, s, tableautest.WithPAT("nina-pat", "nina-secret-0123456789", "nina"),
-		tableautest.WithFaults(tableautest.Faults{SessionExpiryRequests: 5}))
+		tableautest.WithFaults(tableautest.Faults{SessionExpiryRequests: 20}))
 	env := map[string]string{"TABLEAU_SERVER_URL": srv.URL, "TABLEAU_SITE_ID": "finance",
 		"TABLEAU_PAT_NAME": tableautest.DefaultPATName, "TABLEAU_PAT_SECRET": tableautest.DefaultPATSecret}
 
