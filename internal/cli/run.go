@@ -188,7 +188,7 @@ func runRun(ctx context.Context, f *Factory, opts *runOptions, cmdline string) e
 	}
 	// Reachability is checked once up front so a wrong URL fails in seconds,
 	// before any site starts.
-	if err := probeServer(ctx, cfg); err != nil {
+	if err := probeServer(ctx, f, cfg); err != nil {
 		return usageError(err)
 	}
 	stamp := f.Now().UTC().Format("20060102T150405Z")
@@ -302,12 +302,16 @@ func pruneSnapshots(root, site string, keep int) error {
 	return nil
 }
 
-func probeServer(ctx context.Context, cfg *runConfig) error {
+func probeServer(ctx context.Context, f *Factory, cfg *runConfig) error {
 	hc, err := httpClient(cfg.TLS.CACert, cfg.TLS.Insecure)
 	if err != nil {
 		return err
 	}
-	c, err := tableau.NewClient(cfg.Server, tableau.Credentials{}, tableau.WithHTTPClient(hc))
+	creds, err := cfg.credentials(f.Getenv, "")
+	if err != nil {
+		return err
+	}
+	c, err := tableau.NewClient(cfg.Server, creds, tableau.WithHTTPClient(hc))
 	if err != nil {
 		return fmt.Errorf("server %s: %w", cfg.Server, err)
 	}
