@@ -104,14 +104,23 @@ func demoRun(ctx context.Context, f *Factory, opts *demoOptions, cmdline string)
 		Formats: []string{"xlsx", "md", "csv", "json"}, CommandLine: cmdline,
 	})
 	pr.finish()
+	for i, file := range a.Files {
+		if filepath.Base(file) == "report.md" {
+			a.Files[i] = filepath.Join(filepath.Dir(file), "findings.md")
+		}
+	}
 	printRunSummary(f, []*siteAudit{a})
 	if a.Err != nil {
 		return &ExitError{Code: a.Code, Err: a.Err}
 	}
+	// The Markdown is the findings summary for a ticket; name it so.
+	if err := os.Rename(filepath.Join(out, "report.md"), filepath.Join(out, "findings.md")); err != nil {
+		return err
+	}
 	w := f.IO.Out
 	fmt.Fprintf(w, "\nDemo finished in %s. Open:\n", time.Since(start).Round(100*time.Millisecond))
 	fmt.Fprintf(w, "  %s   the workbook auditors read (Excel or LibreOffice)\n", filepath.Join(out, "report.xlsx"))
-	fmt.Fprintf(w, "  %s     the findings, ready to paste into a ticket\n", filepath.Join(out, "report.md"))
+	fmt.Fprintf(w, "  %s    the findings, ready to paste into a ticket\n", filepath.Join(out, "findings.md"))
 	fmt.Fprintf(w, "  %s  the model; open it in any DuckDB client\n", filepath.Join(out, "audit.duckdb"))
 	fmt.Fprintf(w, "  %s            the snapshot (Parquet + manifest.json)\n", a.SnapshotDir)
 	db := filepath.Join(out, "audit.duckdb")
