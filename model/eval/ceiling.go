@@ -35,6 +35,9 @@ type CeilingRow struct {
 	Tier        string // V, E, P or C (spec §6)
 	Allowed     bool
 	Confidence  Confidence // weakest of the cell's and the role's tags
+	// CellConfidence is the cell's own tag; UNRESOLVED_CEILING is raised
+	// when it is U (the role's tag does not count).
+	CellConfidence Confidence
 }
 
 // RoleRow describes one REST site role value.
@@ -208,7 +211,7 @@ func CeilingRows() []CeilingRow {
 		r := t.roles[role]
 		for _, k := range t.order {
 			ok, conf, tier, _ := ceilingCell(r, k[0], k[1])
-			out = append(out, CeilingRow{Role: role, ContentType: k[0], Capability: k[1], Tier: tier, Allowed: ok, Confidence: minConf(conf, r.Confidence)})
+			out = append(out, CeilingRow{Role: role, ContentType: k[0], Capability: k[1], Tier: tier, Allowed: ok, Confidence: minConf(conf, r.Confidence), CellConfidence: conf})
 		}
 	}
 	return out
