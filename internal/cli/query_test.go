@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tabaudit/tabaudit/queries"
+)
+
+var demoModel struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// demoDB runs the demo once per test binary (simulator → extract → model →
+// check → report) and returns the model it built: a real fixture for the
+// commands that read a model.
+func demoDB(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the demo pipeline")
+	}
+	demoModel.once.Do(func() {
+		dir, err := os.MkdirTemp("", "tabaudit-demo-model-")
+		if err != nil {
+			demoModel.err = err
+			return
+		}
+		demoModel.dir = dir
+		var out bytes.Buffer
+		if code := RunWith(context.Background(), testFactory(&out, &out), []string{"demo", "--out", dir, "--log-level", "error"}); code != 0 {
+			demoModel.err = &ExitError{Code: code, Err: errorString(out.String())}
+		}
+	})
+	if demoModel.err != nil {
+		t.Fatal(demoModel.err)
+	}
+	return filepath.Join(demoModel.dir, "audit.duckdb")
+}
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+func testFactory(stdout, stderr *bytes.Buffer) *Factory {
+	return &Factory{
+		IO:      IOStreams{In: strings.NewReader(""), Out: stdout, ErrOut: stderr},
+		Now:     func() time.Time { return time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC) },
+		Getenv:  func(string) string { return "" },
+		Version: "test",
+	}
+}
+
+func runCmd(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = RunWith(context.Background(), testFactory(&o, &e), args)
+	return o.String(), e.String(), code
+}
+
+// Every query in queries/ runs against the demo model and matches its golden
+// CSV. Parameters that need a value get one from the demo site.
+func TestQueriesGolden(t *testing.T) {
+	db := demoDB(t)
+	all, err := queries.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := map[string]string{
+		"user": "sam@acme.example", "item": "Headcount and Cost", "as_of": "2026-11-27",
+		"pattern": "%salar%",
+	}
+	for _, q := range all {
+		t.Run(q.Name, func(t *testing.T) {
+			args := []string{"query", q.Name, "--db", db, "--format", "csv"}
+			for _, p := range q.Params {
+				if v, ok := params[p.Name]; ok {
+					args = append(args, "--param", p.Name+"="+v)
+				}
+			}
+			out, errOut, code := runCmd(t, args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			if strings.Count(out, "\n") < 2 {
+				t.Errorf("query %s returned no rows on the demo site; the golden would prove nothing:\n%s", q.Name, out)
+			}
+			golden(t, filepath.Join("..", "queries", q.Name+".csv"), out)
+		})
+	}
+}
+
+func TestQueryErrors(t *testing.T) {
+	db := demoDB(t)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"query", "acces_of_user", "--db", db}, `unknown query "acces_of_user" (did you mean access_of_user?)`},
+		{[]string{"query", "access_of_user", "--db", db}, "needs --param user=<string>"},
+		{[]string{"query", "deny_rules", "--db", db, "--param", "x=1"}, "takes no parameters"},
+		{[]string{"query", "deny_rules", "--db", filepath.Join(t.TempDir(), "none.duckdb")}, "build it with `tabaudit model`"},
+		{[]string{"sql", "--db", db, "SELEC 1"}, "syntax error at or near \"SELEC\""},
+		{[]string{"sql", "--db", db, "SELECT * FROM no_such_table"}, "Table with name no_such_table does not exist"},
+	}
+	for _, tt := range tests {
+		_, errOut, code := runCmd(t, tt.args...)
+		if code != ExitUsage || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, errOut, tt.want)
+		}
+	}
+}
+
+func TestSQLFormats(t *testing.T) {
+	db := demoDB(t)
+	q := "SELECT name, site_role FROM users WHERE name IN ('sam@acme.example', 'ana@acme.example') ORDER BY name"
+	out, _, code := runCmd(t, "sql", "--db", db, "--format", "csv", q)
+	if code != 0 || out != "name,site_role\nana@acme.example,Explorer\nsam@acme.example,Viewer\n" {
+		t.Errorf("csv: exit %d\n%s", code, out)
+	}
+	out, _, _ = runCmd(t, "sql", "--db", db, "--format", "json", q)
+	if !strings.Contains(out, `{"name":"ana@acme.example","site_role":"Explorer"}`) {
+		t.Errorf("json:\n%s", out)
+	}
+	out, _, _ = runCmd(t, "sql", "--db", db, "--format", "table", q)
+	if !strings.Contains(out, "name              site_role\n----") {
+		t.Errorf("table:\n%s", out)
+	}
+	// The prompt reads statements ending in ';' when stdin is not a terminal.
+	var o, e bytes.Buffer
+	f := testFactory(&o, &e)
+	f.IO.In = strings.NewReader("SELECT count(*) AS n\nFROM users;\n.quit\n")
+	if code := RunWith(context.Background(), f, []string{"sql", "--db", db}); code != 0 || !strings.Contains(o.String(), "n\n---\n10") {
+		t.Errorf("prompt: exit %d\n%s%s", code, o.String(), e.String())
+	}
+}
+
+func TestExposureCommand(t *testing.T) {
+	db := demoDB(t)
+	out, errOut, code := runCmd(t, "exposure", "--db", db, "--table", "hr.salaries", "--capability", "Read", "--format", "csv")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	golden(t, "../exposure/salaries-read.csv", out)
+	out, _, code = runCmd(t, "exposure", "--db", db, "--user", "sam@acme.example", "--format", "csv")
+	if code != 0 || !strings.Contains(out, "hrdb,hr,salaries,") {
+		t.Errorf("--user: exit %d\n%s", code, out)
+	}
+	_, errOut, code = runCmd(t, "exposure", "--db", db, "--table", "hr.salary")
+	if code != ExitUsage || !strings.Contains(errOut, `no table "hr.salary"`) {
+		t.Errorf("unknown table: exit %d %q", code, errOut)
+	}
+}
