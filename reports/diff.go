@@ -282,7 +282,7 @@ func (d *diffRun) write(all []diffSection) error {
 	tops := map[string]*topSink{}
 	for _, s := range all {
 		tbl := "diff_" + strings.ReplaceAll(s.key, "-", "_")
-		sec := section{Key: s.key, Sheet: s.sheet, Title: s.title, Query: "SELECT * FROM " + tbl + " ORDER BY " + s.order}
+		sec := section{Key: s.key, Sheet: s.sheet, Title: s.title, Query: "SELECT * FROM " + tbl, Order: s.order}
 		var sinks []sink
 		if book != nil {
 			sinks = append(sinks, book.sink(sec))
@@ -331,7 +331,7 @@ func (d *diffRun) write(all []diffSection) error {
 			return fmt.Errorf("writing the Summary sheet: %w", err)
 		}
 		p := d.stem + ".xlsx"
-		if err := writeFileAtomic(p, func(w io.Writer) error { return book.f.Write(w) }); err != nil {
+		if err := book.save(p); err != nil {
 			return fmt.Errorf("writing %s: %w", p, err)
 		}
 		d.res.Files = append([]string{p}, d.res.Files...)

@@ -42,7 +42,7 @@ func (d *diffRun) json(w io.Writer, all []diffSection) error {
 			bw.WriteString(",")
 		}
 		fmt.Fprintf(bw, "\n    %q: [", s.key)
-		it, err := query(d.ctx, d.db, s.title, "SELECT * FROM diff_"+strings.ReplaceAll(s.key, "-", "_")+" ORDER BY "+s.order)
+		it, err := sortedQuery(d.ctx, d.db, s.title, "SELECT * FROM diff_"+strings.ReplaceAll(s.key, "-", "_"), s.order)
 		if err != nil {
 			return err
 		}

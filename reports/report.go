@@ -233,12 +233,12 @@ func (r *reportRun) run() error {
 	}
 	if r.cat.has("effective_permissions") {
 		if err := r.section(section{Key: "access-by-content", Sheet: "Access by content",
-			Title: "Access by content (one row per item and capability: users allowed, and why)", Query: accessByContentSQL}); err != nil {
+			Title: "Access by content (one row per item and capability: users allowed, and why)", Query: accessByContentSQL, Order: accessByContentOrder}); err != nil {
 			return err
 		}
 		if r.cat.has("users") {
 			sec := section{Key: "access-by-user", Sheet: "Access by user",
-				Title: "Access by user (one row per user and item: allowed capabilities)", Query: accessByUserSQL}
+				Title: "Access by user (one row per user and item: allowed capabilities)", Query: accessByUserSQL, Order: accessByUserOrder}
 			if r.opts.AccessRows > 0 {
 				sec.XLSXCap = r.opts.AccessRows
 				sec.Note = fmt.Sprintf("The workbook holds at most %d rows of this sheet.", r.opts.AccessRows)
@@ -252,7 +252,7 @@ func (r *reportRun) run() error {
 	}
 	if r.cat.has("table_exposure") {
 		if err := r.section(section{Key: "table-exposure", Sheet: "Table exposure",
-			Title: "Table exposure (who sees data from each table, through which content)", Query: tableExposureSQL}); err != nil {
+			Title: "Table exposure (who sees data from each table, through which content)", Query: tableExposureSQL, Order: tableExposureOrder}); err != nil {
 			return err
 		}
 	} else {
@@ -268,13 +268,13 @@ func (r *reportRun) run() error {
 			r.missing(inv.key, inv.sheet, "the database has no "+inv.rel+" table")
 			continue
 		}
-		if err := r.section(section{Key: inv.key, Sheet: inv.sheet, Title: "Inventory: " + inv.title, Query: inv.sql(r.cat)}); err != nil {
+		if err := r.section(section{Key: inv.key, Sheet: inv.sheet, Title: "Inventory: " + inv.title, Query: inv.sql(r.cat), Order: inv.order}); err != nil {
 			return err
 		}
 	}
 	if r.cat.has("policy_rules") {
 		if err := r.section(section{Key: "policy", Sheet: "Policy", Title: "Policy: the expected access matrix as evaluated",
-			Query: "SELECT * FROM policy_rules" + orderBy(r.cat, "policy_rules", "rule_id")}); err != nil {
+			Query: "SELECT * FROM policy_rules", Order: orderBy(r.cat, "policy_rules", "rule_id")}); err != nil {
 			return err
 		}
 	} else if r.book != nil {
@@ -284,7 +284,7 @@ func (r *reportRun) run() error {
 	}
 	if r.cat.has("policy_waivers") {
 		if err := r.section(section{Key: "waivers", Sheet: "Policy waivers", Title: "Policy waivers",
-			Query: "SELECT * FROM policy_waivers" + orderBy(r.cat, "policy_waivers", "rule_id")}); err != nil {
+			Query: "SELECT * FROM policy_waivers", Order: orderBy(r.cat, "policy_waivers", "rule_id")}); err != nil {
 			return err
 		}
 	}
@@ -311,7 +311,7 @@ func (r *reportRun) run() error {
 			return fmt.Errorf("writing the Provenance sheet: %w", err)
 		}
 		p := r.stem + ".xlsx"
-		if err := writeFileAtomic(p, func(w io.Writer) error { return r.book.f.Write(w) }); err != nil {
+		if err := r.book.save(p); err != nil {
 			return fmt.Errorf("writing %s: %w", p, err)
 		}
 		r.res.Files = append([]string{p}, r.res.Files...)

@@ -152,3 +152,117 @@ func textOf(v any) string {
 func textWidth(v any) int {
 	return utf8.RuneCountInString(textOf(v))
 }
+
+// batchRows is how many rows one fetch materialises. The DuckDB driver
+// materialises a query's whole result before the first row is read (1M
+// findings ≈ 700 MiB), so long results are sorted once into a temporary
+// table and read back in slices of this size.
+var batchRows int64 = 50_000 // a variable so tests can cross batch boundaries
+
+// sortedRows streams the rows of q in the order given (SQL ORDER BY terms
+// over q's output columns), batchRows at a time, holding one connection for
+// the temporary table's lifetime.
+type sortedRows struct {
+	ctx   context.Context
+	conn  *sql.Conn
+	what  string
+	table string
+	total int64
+	done  int64
+	cur   *rowIter
+	cols  []string
+	err   error
+}
+
+func sortedQuery(ctx context.Context, db *sql.DB, what, q, order string, args ...any) (*sortedRows, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("querying %s: %w", what, err)
+	}
+	s := &sortedRows{ctx: ctx, conn: conn, what: what, table: "tabaudit_report_rows"}
+	over := ""
+	if order != "" {
+		over = "ORDER BY " + order
+	}
+	create := fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT row_number() OVER (%s) AS tabaudit_rn, * FROM (%s)", s.table, over, q)
+	if _, err := conn.ExecContext(ctx, create, args...); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("querying %s: %w", what, err)
+	}
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+s.table).Scan(&s.total); err != nil {
+		s.close()
+		return nil, fmt.Errorf("counting %s: %w", what, err)
+	}
+	if err := s.fetch(); err != nil {
+		s.close()
+		return nil, err
+	}
+	s.cols = s.cur.cols
+	return s, nil
+}
+
+func (s *sortedRows) fetch() error {
+	rs, err := s.conn.QueryContext(s.ctx, "SELECT * EXCLUDE (tabaudit_rn) FROM "+s.table+
+		" WHERE tabaudit_rn > $1 AND tabaudit_rn <= $2 ORDER BY tabaudit_rn", s.done, s.done+batchRows)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", s.what, err)
+	}
+	cols, err := rs.Columns()
+	if err != nil {
+		rs.Close()
+		return fmt.Errorf("reading %s: %w", s.what, err)
+	}
+	s.cur = &rowIter{rs: rs, cols: cols, vals: make([]any, len(cols)), ptrs: make([]any, len(cols)), out: make([]any, len(cols))}
+	for i := range s.cur.vals {
+		s.cur.ptrs[i] = &s.cur.vals[i]
+	}
+	return nil
+}
+
+func (s *sortedRows) next() ([]any, bool) {
+	for s.err == nil {
+		if vals, ok := s.cur.next(); ok {
+			s.done++
+			return vals, true
+		}
+		if err := s.cur.close(); err != nil {
+			s.err = err
+			break
+		}
+		start := s.done
+		if s.done >= s.total {
+			return nil, false
+		}
+		if err := s.fetch(); err != nil {
+			s.err = err
+			break
+		}
+		if vals, ok := s.cur.next(); ok {
+			s.done++
+			return vals, true
+		}
+		if s.done == start { // a batch came back empty before the count was reached
+			s.err = fmt.Errorf("reading %s: %d of %d rows read", s.what, s.done, s.total)
+		}
+	}
+	return nil, false
+}
+
+// close drops the temporary table and returns the error that ended the
+// iteration, including a result shorter than its count.
+func (s *sortedRows) close() error {
+	err := s.err
+	if s.cur != nil {
+		if cerr := s.cur.close(); err == nil {
+			err = cerr
+		}
+	}
+	if err == nil && s.done != s.total && s.cols != nil {
+		err = fmt.Errorf("reading %s: %d of %d rows read", s.what, s.done, s.total)
+	}
+	s.conn.ExecContext(context.WithoutCancel(s.ctx), "DROP TABLE IF EXISTS temp."+s.table)
+	if cerr := s.conn.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

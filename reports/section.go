@@ -18,7 +18,8 @@ type section struct {
 	Key   string // CSV file suffix and JSON key: "findings"
 	Sheet string // sheet name; at most 25 characters so " (99)" still fits Excel's 31
 	Title string // what one row is, for the Summary
-	Query string
+	Query string // without ORDER BY
+	Order string // ORDER BY terms over the query's output columns
 	Args  []any
 	// XLSXCap caps the rows written to the workbook (0: no cap; the sheet is
 	// split instead). Rows past the cap are still counted, and still written
@@ -56,7 +57,7 @@ type sink interface {
 // runSection streams the section's query once into every sink.
 func runSection(ctx context.Context, db *sql.DB, sec section, sinks ...sink) (SectionStats, error) {
 	st := SectionStats{Key: sec.Key, Sheet: sec.Sheet, Title: sec.Title, Note: sec.Note}
-	it, err := query(ctx, db, sec.Title, sec.Query, sec.Args...)
+	it, err := sortedQuery(ctx, db, sec.Title, sec.Query, sec.Order, sec.Args...)
 	if err != nil {
 		return st, err
 	}

@@ -59,10 +59,7 @@ func orderBy(cat catalog, rel string, terms ...string) string {
 			out = append(out, t)
 		}
 	}
-	if len(out) == 0 {
-		return ""
-	}
-	return " ORDER BY " + strings.Join(out, ", ")
+	return strings.Join(out, ", ")
 }
 
 func findingsSection(cat catalog) section {
@@ -71,8 +68,8 @@ func findingsSection(cat catalog) section {
 	if cat.hasColumn("findings", "severity") {
 		order = append([]string{severityRank}, order...)
 	}
-	q += orderBy(cat, "findings", order...)
-	return section{Key: "findings", Sheet: "Findings", Title: "Findings (one row per finding)", Query: q, SeverityCol: "severity"}
+	return section{Key: "findings", Sheet: "Findings", Title: "Findings (one row per finding)", Query: q,
+		Order: orderBy(cat, "findings", order...), SeverityCol: "severity"}
 }
 
 func causesSection(cat catalog) section {
@@ -82,8 +79,8 @@ func causesSection(cat catalog) section {
 	if cat.hasColumn("finding_causes", "severity") {
 		order = append([]string{severityRank}, order...)
 	}
-	q += orderBy(cat, "finding_causes", order...)
-	return section{Key: "causes", Sheet: "Causes", Title: "Finding causes (findings aggregated by what grants them)", Query: q, SeverityCol: "severity"}
+	return section{Key: "causes", Sheet: "Causes", Title: "Finding causes (findings aggregated by what grants them)", Query: q,
+		Order: orderBy(cat, "finding_causes", order...), SeverityCol: "severity"}
 }
 
 // Access sheets read effective_permissions filtered to allows on the current
@@ -97,8 +94,9 @@ WITH a AS (
   GROUP BY content_type, content_id, capability, reason)
 SELECT content_type, content_name, project_path, capability, CAST(sum(n) AS BIGINT) AS users_allowed,
        string_agg(reason || ': ' || n, '; ' ORDER BY n DESC, reason) AS via, content_id
-FROM a GROUP BY content_type, content_id, content_name, project_path, capability
-ORDER BY project_path NULLS FIRST, content_type, content_name, content_id, capability`
+FROM a GROUP BY content_type, content_id, content_name, project_path, capability`
+
+const accessByContentOrder = "project_path NULLS FIRST, content_type, content_name, content_id, capability"
 
 const accessByUserSQL = `
 SELECT e.user_name, u.site_role, e.content_type, e.content_name, e.project_path,
@@ -107,15 +105,17 @@ SELECT e.user_name, u.site_role, e.content_type, e.content_name, e.project_path,
        e.user_id, e.content_id
 FROM effective_permissions e LEFT JOIN users u ON u.id = e.user_id
 WHERE e.decision = 'allow' AND e.basis = 'current'
-GROUP BY e.user_id, e.user_name, u.site_role, e.content_type, e.content_id, e.content_name, e.project_path
-ORDER BY e.user_name, e.user_id, e.project_path NULLS FIRST, e.content_type, e.content_name, e.content_id`
+GROUP BY e.user_id, e.user_name, u.site_role, e.content_type, e.content_id, e.content_name, e.project_path`
+
+const accessByUserOrder = "user_name, user_id, project_path NULLS FIRST, content_type, content_name, content_id"
 
 const tableExposureSQL = `
 SELECT database_name, schema_name, table_name, via_content_type, via_content_name, via_project_path, capability,
        count(DISTINCT user_id) AS users, min(via_path) AS via_path, via_content AS via_content_id
 FROM table_exposure WHERE precision = 'datasource'
-GROUP BY database_name, schema_name, table_name, via_content_type, via_content, via_content_name, via_project_path, capability
-ORDER BY database_name, schema_name, table_name, users DESC, via_project_path, via_content_name, capability`
+GROUP BY database_name, schema_name, table_name, via_content_type, via_content, via_content_name, via_project_path, capability`
+
+const tableExposureOrder = "database_name, schema_name, table_name, users DESC, via_project_path, via_content_name, capability, via_content_id"
 
 // hygieneSQL merges the model's site-level findings (spec §13) with the
 // rules stage's hygiene checks; either part is left out when absent.
@@ -151,13 +151,14 @@ func hygieneSection(cat catalog) (section, bool) {
 	if len(parts) == 0 {
 		return section{}, false
 	}
-	q := "SELECT * FROM (" + strings.Join(parts, " UNION ALL ") + ") ORDER BY " + severityRank + ", source, code, object_type, object_name, object_id"
-	return section{Key: "hygiene", Sheet: "Hygiene", Title: "Hygiene (site-level model findings and hygiene checks)", Query: q, SeverityCol: "severity"}, true
+	q := strings.Join(parts, " UNION ALL ")
+	return section{Key: "hygiene", Sheet: "Hygiene", Title: "Hygiene (site-level model findings and hygiene checks)", Query: q,
+		Order: severityRank + ", source, code, object_type, object_name, object_id, detail", SeverityCol: "severity"}, true
 }
 
 // inventory lists the site's objects; each needs its snapshot table.
 type inventory struct {
-	key, sheet, title, rel string
+	key, sheet, title, rel, order string
 	sql                    func(cat catalog) string
 }
 
@@ -176,49 +177,49 @@ func projectPath(cat catalog, expr string) string {
 }
 
 var inventories = []inventory{
-	{"users", "Inventory - Users", "Users", "users", func(cat catalog) string {
+	{"users", "Inventory - Users", "Users", "users", "name, id", func(cat catalog) string {
 		groups := "NULL::BIGINT AS groups"
 		if cat.has("group_members") {
 			groups = "(SELECT count(*) FROM group_members m WHERE m.user_id = u.id) AS groups"
 		}
 		return `SELECT u.name, u.full_name, u.email, u.site_role, u.auth_setting, u.last_login, u.domain_name, ` + groups + `, u.id
-			FROM users u ORDER BY u.name, u.id`
+			FROM users u`
 	}},
-	{"groups", "Inventory - Groups", "Groups", "groups", func(cat catalog) string {
+	{"groups", "Inventory - Groups", "Groups", "groups", "name, id", func(cat catalog) string {
 		members := "g.user_count AS members"
 		if cat.has("group_members") {
 			members = "(SELECT count(*) FROM group_members m WHERE m.group_id = g.id) AS members"
 		}
 		return `SELECT g.name, g.domain_name, g.minimum_site_role, g.grant_license_mode, ` + members + `, g.is_all_users, g.id
-			FROM groups g ORDER BY g.name, g.id`
+			FROM groups g`
 	}},
-	{"projects", "Inventory - Projects", "Projects", "projects", func(cat catalog) string {
+	{"projects", "Inventory - Projects", "Projects", "projects", "project_path NULLS FIRST, name, id", func(cat catalog) string {
 		return `SELECT ` + projectPath(cat, "p.id") + `, p.name, p.content_permissions, ` + ownerName(cat, "p") + `,
 			p.description, p.created_at, p.updated_at, p.id, p.parent_project_id, p.owner_id
-			FROM projects p ORDER BY project_path, p.name, p.id`
+			FROM projects p`
 	}},
-	{"workbooks", "Inventory - Workbooks", "Workbooks", "workbooks", func(cat catalog) string {
+	{"workbooks", "Inventory - Workbooks", "Workbooks", "workbooks", "project_path NULLS FIRST, name, id", func(cat catalog) string {
 		return `SELECT ` + projectPath(cat, "w.project_id") + `, w.name, ` + ownerName(cat, "w") + `, w.show_tabs, w.tags,
 			w.location_type, w.has_extracts, w.size, w.created_at, w.updated_at, w.id, w.owner_id
-			FROM workbooks w ORDER BY project_path, w.name, w.id`
+			FROM workbooks w`
 	}},
-	{"views", "Inventory - Views", "Views", "views", func(cat catalog) string {
+	{"views", "Inventory - Views", "Views", "views", "project_path NULLS FIRST, workbook_name, name, id", func(cat catalog) string {
 		wb := "NULL::VARCHAR AS workbook_name"
 		if cat.has("workbooks") {
 			wb = "(SELECT any_value(w.name) FROM workbooks w WHERE w.id = v.workbook_id) AS workbook_name"
 		}
 		return `SELECT ` + projectPath(cat, "v.project_id") + `, ` + wb + `, v.name, v.sheet_type, v.hidden, v.tags,
 			v.created_at, v.updated_at, v.id, v.workbook_id
-			FROM views v ORDER BY project_path, workbook_name, v.name, v.id`
+			FROM views v`
 	}},
-	{"datasources", "Inventory - Data sources", "Published data sources", "datasources", func(cat catalog) string {
+	{"datasources", "Inventory - Data sources", "Published data sources", "datasources", "project_path NULLS FIRST, name, id", func(cat catalog) string {
 		return `SELECT ` + projectPath(cat, "d.project_id") + `, d.name, ` + ownerName(cat, "d") + `, d.type, d.is_certified,
 			d.has_extracts, d.tags, d.created_at, d.updated_at, d.id, d.owner_id
-			FROM datasources d ORDER BY project_path, d.name, d.id`
+			FROM datasources d`
 	}},
-	{"flows", "Inventory - Flows", "Flows", "flows", func(cat catalog) string {
+	{"flows", "Inventory - Flows", "Flows", "flows", "project_path NULLS FIRST, name, id", func(cat catalog) string {
 		return `SELECT ` + projectPath(cat, "f.project_id") + `, f.name, ` + ownerName(cat, "f") + `, f.tags,
 			f.created_at, f.updated_at, f.id, f.owner_id
-			FROM flows f ORDER BY project_path, f.name, f.id`
+			FROM flows f`
 	}},
 }
