@@ -159,7 +159,7 @@ func hygieneSection(cat catalog) (section, bool) {
 // inventory lists the site's objects; each needs its snapshot table.
 type inventory struct {
 	key, sheet, title, rel, order string
-	sql                    func(cat catalog) string
+	sql                           func(cat catalog) string
 }
 
 func ownerName(cat catalog, alias string) string {
