@@ -466,3 +466,12 @@ func TestXLSXTextCut(t *testing.T) {
 		t.Error("a value that fits was changed")
 	}
 }
+
+func readFile(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
