@@ -241,6 +241,9 @@ func (r *reportRun) run() error {
 				Title: "Access by user (one row per user and item: allowed capabilities)", Query: accessByUserSQL, Order: accessByUserOrder}
 			if r.opts.AccessRows > 0 {
 				sec.XLSXCap = r.opts.AccessRows
+				if !r.want(FormatCSV) {
+					sec.Limit = r.opts.AccessRows
+				}
 				sec.Note = fmt.Sprintf("The workbook holds at most %d rows of this sheet.", r.opts.AccessRows)
 			}
 			if err := r.section(sec); err != nil {

@@ -475,3 +475,27 @@ func readFile(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+// Without CSV, a capped section reads only the rows the workbook shows, and
+// still states the total.
+func TestCapWithoutCSV(t *testing.T) {
+	res, dir := writeReport(t, true, func(o *Options) { o.Formats = []string{"xlsx"}; o.AccessRows = 5 })
+	var acc SectionStats
+	for _, st := range res.Sections {
+		if st.Key == "access-by-user" {
+			acc = st
+		}
+	}
+	if !acc.Capped || acc.XLSXRows != 5 || acc.Rows != 18 || acc.CSVFile != "" {
+		t.Errorf("access by user stats = %+v, want 5 of 18 rows, capped, no CSV", acc)
+	}
+	f := openXLSX(t, filepath.Join(dir, "report.xlsx"))
+	where := findRow(t, f, "Summary", acc.Title)
+	if want := "CAPPED: the workbook shows the first 5 of 18 rows; write the report with --format csv to get all rows"; !strings.Contains(where[len(where)-1], want) {
+		t.Errorf("Summary line = %q, want it to contain %q", where, want)
+	}
+	rows, _ := f.GetRows("Access by user")
+	if len(rows) != 6 || rows[1][0] != rows[2][0] {
+		t.Errorf("Access by user rows = %q", rows)
+	}
+}

@@ -167,7 +167,8 @@ type sortedRows struct {
 	conn  *sql.Conn
 	what  string
 	table string
-	total int64
+	total int64 // rows in the temporary table
+	all   int64 // rows of the query, beyond any limit
 	done  int64
 	cur   *rowIter
 	cols  []string
@@ -175,6 +176,13 @@ type sortedRows struct {
 }
 
 func sortedQuery(ctx context.Context, db *sql.DB, what, q, order string, args ...any) (*sortedRows, error) {
+	return sortedQueryLimit(ctx, db, what, q, order, 0, args...)
+}
+
+// sortedQueryLimit keeps only the first limit rows (0: all) but counts them
+// all, so a capped sheet states the true total without the database
+// materialising rows nobody will read.
+func sortedQueryLimit(ctx context.Context, db *sql.DB, what, q, order string, limit int64, args ...any) (*sortedRows, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("querying %s: %w", what, err)
@@ -184,7 +192,15 @@ func sortedQuery(ctx context.Context, db *sql.DB, what, q, order string, args ..
 	if order != "" {
 		over = "ORDER BY " + order
 	}
-	create := fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT row_number() OVER (%s) AS tabaudit_rn, * FROM (%s)", s.table, over, q)
+	src := q
+	if limit > 0 {
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM ("+q+")", args...).Scan(&s.all); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("counting %s: %w", what, err)
+		}
+		src = fmt.Sprintf("SELECT * FROM (%s) %s LIMIT %d", q, over, limit)
+	}
+	create := fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT row_number() OVER (%s) AS tabaudit_rn, * FROM (%s)", s.table, over, src)
 	if _, err := conn.ExecContext(ctx, create, args...); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("querying %s: %w", what, err)
@@ -192,6 +208,9 @@ func sortedQuery(ctx context.Context, db *sql.DB, what, q, order string, args ..
 	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+s.table).Scan(&s.total); err != nil {
 		s.close()
 		return nil, fmt.Errorf("counting %s: %w", what, err)
+	}
+	if limit <= 0 {
+		s.all = s.total
 	}
 	if err := s.fetch(); err != nil {
 		s.close()

@@ -25,6 +25,9 @@ type section struct {
 	// split instead). Rows past the cap are still counted, and still written
 	// to CSV, and the Summary says so.
 	XLSXCap int64
+	// Limit stops reading after this many rows (0: all); the rows past it
+	// are counted, not read. Only for sections no format writes in full.
+	Limit int64
 	// SeverityCol names the column whose cell is filled by severity.
 	SeverityCol string
 	// Note is shown in the Summary next to the section (e.g. why it is capped).
@@ -57,7 +60,7 @@ type sink interface {
 // runSection streams the section's query once into every sink.
 func runSection(ctx context.Context, db *sql.DB, sec section, sinks ...sink) (SectionStats, error) {
 	st := SectionStats{Key: sec.Key, Sheet: sec.Sheet, Title: sec.Title, Note: sec.Note}
-	it, err := sortedQuery(ctx, db, sec.Title, sec.Query, sec.Order, sec.Args...)
+	it, err := sortedQueryLimit(ctx, db, sec.Title, sec.Query, sec.Order, sec.Limit, sec.Args...)
 	if err != nil {
 		return st, err
 	}
@@ -87,6 +90,7 @@ func runSection(ctx context.Context, db *sql.DB, sec section, sinks ...sink) (Se
 	if err := it.close(); err != nil {
 		return st, fmt.Errorf("reading %s: %w", sec.Title, err)
 	}
+	st.Rows = it.all
 	for _, s := range sinks {
 		if err := s.close(&st); err != nil {
 			return st, fmt.Errorf("writing %s: %w", sec.Title, err)

@@ -22,6 +22,7 @@ type diffOptions struct {
 	Out             string
 	Formats         string
 	AllowIncomplete bool
+	MemoryLimit     string
 }
 
 func newCmdDiff(f *Factory) *cobra.Command {
@@ -53,6 +54,7 @@ snapshot_info (its folder is loaded again).`,
 	cmd.Flags().StringVar(&opts.To, "to", "", "later snapshot: folder, model database, or snapshot id with --db")
 	cmd.Flags().StringVarP(&opts.Out, "out", "o", "diff.xlsx", "report path; other formats share its stem")
 	cmd.Flags().StringVar(&opts.Formats, "format", "xlsx", "comma-separated formats: xlsx, csv, json, md")
+	cmd.Flags().StringVar(&opts.MemoryLimit, "memory-limit", defaultReportMemory, "DuckDB memory limit while comparing (e.g. 512MB, 2GB)")
 	cmd.Flags().BoolVar(&opts.AllowIncomplete, "allow-incomplete", false, "compare snapshots whose manifest says incomplete")
 	return cmd
 }
@@ -80,6 +82,9 @@ func diffRun(ctx context.Context, f *Factory, opts *diffOptions, cmdline string)
 		return err
 	}
 	defer db.Close()
+	if err := setMemoryLimit(ctx, db, opts.MemoryLimit); err != nil {
+		return err
+	}
 	res, err := reports.Diff(ctx, db, reports.DiffSide{Catalog: "old", Label: opts.From}, reports.DiffSide{Catalog: "new", Label: opts.To},
 		reports.DiffOptions{Out: opts.Out, Formats: formats, ToolVersion: f.Version, CommandLine: cmdline, Now: f.Now})
 	if errors.Is(err, reports.ErrInput) {

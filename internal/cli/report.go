@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,11 +15,12 @@ import (
 )
 
 type reportOptions struct {
-	DB         string
-	Out        string
-	Formats    string
-	Snapshot   string
-	AccessRows int64
+	DB          string
+	Out         string
+	Formats     string
+	Snapshot    string
+	AccessRows  int64
+	MemoryLimit string
 }
 
 func newCmdReport(f *Factory) *cobra.Command {
@@ -48,6 +51,7 @@ Markdown prefix values starting with = + - @ TAB CR or LF with an apostrophe.`,
 	cmd.Flags().StringVarP(&opts.Out, "out", "o", "report.xlsx", "report path; other formats share its stem")
 	cmd.Flags().StringVar(&opts.Formats, "format", "xlsx", "comma-separated formats: xlsx, csv, json, md")
 	cmd.Flags().StringVar(&opts.Snapshot, "snapshot", "", "snapshot id to report on when the database holds several (default: the latest)")
+	cmd.Flags().StringVar(&opts.MemoryLimit, "memory-limit", defaultReportMemory, "DuckDB memory limit while reporting (e.g. 512MB, 2GB); past it DuckDB spills to <db>.tmp")
 	cmd.Flags().Int64Var(&opts.AccessRows, "access-rows", reports.DefaultAccessRows, "most rows of \"Access by user\" in the workbook; 0 = no cap (split over sheets)")
 	return cmd
 }
@@ -62,6 +66,9 @@ func reportRun(ctx context.Context, f *Factory, opts *reportOptions, cmdline str
 		return err
 	}
 	defer db.Close()
+	if err := setMemoryLimit(ctx, db, opts.MemoryLimit); err != nil {
+		return err
+	}
 	access := opts.AccessRows
 	if access == 0 {
 		access = -1
@@ -99,6 +106,26 @@ func printReportResult(f *Factory, files []string, sections []reports.SectionSta
 			fmt.Fprintf(f.IO.Out, "%s: %d rows split over %d sheets\n", st.Sheet, st.Rows, len(st.Sheets))
 		}
 	}
+}
+
+// defaultReportMemory keeps a report of a million findings under 1 GiB of
+// resident memory: the rest of DuckDB's working set spills to disk.
+const defaultReportMemory = "512MB"
+
+var memoryLimitRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$`)
+
+// setMemoryLimit caps DuckDB's buffer manager for this process's database.
+func setMemoryLimit(ctx context.Context, db *sql.DB, limit string) error {
+	if limit == "" {
+		return nil
+	}
+	if !memoryLimitRE.MatchString(limit) {
+		return usageError(fmt.Errorf("--memory-limit %q: want a size such as 512MB or 2GB", limit))
+	}
+	if _, err := db.ExecContext(ctx, "SET memory_limit = '"+limit+"'"); err != nil {
+		return fmt.Errorf("setting the DuckDB memory limit: %w", err)
+	}
+	return nil
 }
 
 // commandLine reconstructs the command as run, from the flags that were set,
