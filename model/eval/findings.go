@@ -317,57 +317,121 @@ func (f *Facts) inheritedLeaders(add addFunc) {
 	}
 }
 
-// viewsWithoutWorkbookRead finds users whose Read on an independently
-// permissioned view is allowed while workbook Read is denied (spec §7.4,
-// U6). Only users some Read Allow on the view's own rules can reach are
-// candidates; positions give workbook Read too.
+// viewsWithoutWorkbookRead reports, per independently permissioned view,
+// the users whose Read on the view is allowed while Read on its workbook is
+// denied (spec §7.4, U6): one finding per view with the count and the first
+// names; each such decision also carries the VIEW_WITHOUT_WORKBOOK_READ flag.
+//
+// Evaluating every user against every such view is too slow on large sites,
+// and needless: both decisions share the user's role, ceiling cell (Read is
+// tier V on both types) and positions (same owner, same project chain). So
+// the answer differs only through steps 5–8 on the two rule lists, which for
+// a user without a user rule there depend only on membership of the few
+// groups and group sets those lists name for Read. Users are keyed by that
+// membership and one representative per key is evaluated; users with a user
+// rule are evaluated in full. Position holders are dropped last.
 func (f *Facts) viewsWithoutWorkbookRead(add addFunc) {
 	for _, k := range f.ItemKeys {
 		if k.Type != caps.View {
 			continue
 		}
-		it := f.Items[k]
-		if it.Personal() {
+		hits := f.viewReadWithoutWorkbook(k)
+		if len(hits) == 0 {
 			continue
 		}
-		a := f.resolveACL(k, it)
-		if !a.ownACLView || a.set == nil {
+		var names []string
+		for _, uid := range hits[:min(len(hits), 5)] {
+			names = append(names, fmt.Sprintf("%q", f.Users[uid].Name))
+		}
+		more := ""
+		if len(hits) > 5 {
+			more = fmt.Sprintf(" and %d more", len(hits)-5)
+		}
+		add(CodeViewWithoutWorkbookRead, caps.View, k.ID, "", "",
+			"%d users may Read view %q but not its workbook (§7.4, U6): %s%s", len(hits), f.ItemPath(k), strings.Join(names, ", "), more)
+	}
+}
+
+// viewReadWithoutWorkbook returns the users (current basis, sorted) who
+// may Read the view but not its workbook; nil unless the view carries its
+// own rules.
+func (f *Facts) viewReadWithoutWorkbook(k Key) []string {
+	it := f.Items[k]
+	if it == nil || it.Personal() {
+		return nil
+	}
+	a := f.resolveACL(k, it)
+	wk := Key{caps.Workbook, it.WorkbookID}
+	if !a.ownACLView || a.set == nil {
+		return nil
+	}
+	aw := f.resolveACL(wk, f.Items[wk])
+	var relevant []Grantee
+	named := map[string]bool{}
+	for _, s := range []*RuleSet{a.set, aw.set} {
+		if s == nil {
 			continue
 		}
-		cand := map[string]bool{}
-		everyone := false
-		for _, r := range a.set.Rules {
-			if r.Caps["Read"] != ModeAllow {
+		for _, r := range s.Rules {
+			if r.Caps["Read"] == "" {
 				continue
 			}
-			switch r.Grantee.Kind {
-			case "user":
-				cand[r.Grantee.ID] = true
-			case "group":
-				if r.Grantee.ID == f.AllUsersID {
-					everyone = true
-				} else if g := f.Groups[r.Grantee.ID]; g != nil {
-					for _, m := range g.Members {
-						cand[m] = true
-					}
-				}
-			case "groupset":
-				for _, uid := range f.UserIDs {
-					if f.Users[uid].inSet[r.Grantee.ID] {
-						cand[uid] = true
-					}
-				}
-			}
-		}
-		for _, uid := range f.UserIDs {
-			if !everyone && !cand[uid] {
-				continue
-			}
-			d := Decide(f, uid, caps.View, it.ID, "Read", Current)
-			if slices.Contains(d.Flags, FlagViewWithoutWorkbook) {
-				add(CodeViewWithoutWorkbookRead, caps.View, it.ID, "user", uid,
-					"user %q may Read view %q (%s) but not its workbook (§7.4, U6)", f.Users[uid].Name, f.ItemPath(k), d.Reason)
+			if r.Grantee.Kind == "user" {
+				named[r.Grantee.ID] = true
+			} else if !slices.Contains(relevant, r.Grantee) {
+				relevant = append(relevant, r.Grantee)
 			}
 		}
 	}
+	cache := map[string]bool{}
+	var hits []string
+	key := make([]byte, len(relevant))
+	for _, uid := range f.UserIDs {
+		u := f.Users[uid]
+		row := u.Current.Row
+		if ok, _, _, _ := ceilingCell(row, caps.View, "Read"); !ok || row.Admin {
+			continue // denied on both, or allowed on both
+		}
+		var hit bool
+		if named[uid] {
+			hit = f.ruleDecision(u, a.set, "Read").result == Allow && f.ruleDecision(u, aw.set, "Read").result == Deny
+		} else {
+			for i, g := range relevant {
+				key[i] = '0'
+				if (g.Kind == "group" && u.inGroup[g.ID]) || (g.Kind == "groupset" && u.inSet[g.ID]) {
+					key[i] = '1'
+				}
+			}
+			var seen bool
+			if hit, seen = cache[string(key)]; !seen {
+				hit = f.ruleDecision(u, a.set, "Read").result == Allow && f.ruleDecision(u, aw.set, "Read").result == Deny
+				cache[string(key)] = hit
+			}
+		}
+		if hit && !f.holdsPosition(u, it, a) {
+			hits = append(hits, uid)
+		}
+	}
+	return hits
+}
+
+// holdsPosition reports whether the user owns or leads the item's project
+// chain or owns the item (spec §8.2 step 4), which allows both a view and
+// its workbook.
+func (f *Facts) holdsPosition(u *User, it *Item, a acl) bool {
+	if it.OwnerID == u.ID {
+		return true
+	}
+	if a.project == nil {
+		return false
+	}
+	for _, q := range a.project.Chain {
+		if f.Projects[q].OwnerID == u.ID {
+			return true
+		}
+		if f.ruleDecision(u, f.RuleSet(Key{caps.Project, f.Projects[q].Controlling}, RuleSetItem), "ProjectLeader").result == Allow {
+			return true
+		}
+	}
+	return false
 }

@@ -168,6 +168,22 @@ func checkSite(t *testing.T, s *site.Site, seed uint64) int {
 			}
 		}
 	}
+	// The keyed shortcut behind VIEW_WITHOUT_WORKBOOK_READ findings agrees
+	// with asking Decide for every user.
+	for _, k := range f.ItemKeys {
+		if k.Type != caps.View {
+			continue
+		}
+		var want []string
+		for _, uid := range f.UserIDs {
+			if slices.Contains(Decide(f, uid, k.Type, k.ID, "Read", Current).Flags, FlagViewWithoutWorkbook) {
+				want = append(want, uid)
+			}
+		}
+		if got := f.viewReadWithoutWorkbook(k); !slices.Equal(got, want) {
+			t.Fatalf("seed %d: view %s: VIEW_WITHOUT_WORKBOOK_READ users %v, Decide says %v", seed, f.Name(k.Type, k.ID), got, want)
+		}
+	}
 	a, b := Findings(f), Findings(g)
 	if len(a) != len(b) {
 		t.Fatalf("seed %d: findings depend on input order: %d vs %d", seed, len(a), len(b))
