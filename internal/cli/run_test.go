@@ -23,7 +23,6 @@ import (
 	"github.com/tabaudit/tabaudit/internal/demo"
 )
 
-
 // multiSite fronts one simulator per site so a single server URL serves
 // several sites, as Tableau Server does: sign-in is routed by the site's
 // content URL, later requests by the site LUID in the path or by the token.
