@@ -12,13 +12,19 @@ package reports
 import (
 	"context"
 	"database/sql"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tabaudit/tabaudit/extract/site"
+	"github.com/tabaudit/tabaudit/model"
+	"github.com/tabaudit/tabaudit/model/modeltest"
 )
 
 // peakRSS reads the process's high-water resident set (VmHWM) in bytes.
@@ -102,5 +108,58 @@ func TestLargeFindings(t *testing.T) {
 	}
 	if peak > 1<<30 {
 		t.Errorf("peak RSS %d MiB, budget 1024 MiB", peak>>20)
+	}
+}
+
+// TestLargeSynthetic writes the full report (xlsx and md) of a synthetic site
+// (LARGE_PRESET, default L) through the real model. Budget for L: 90 s.
+func TestLargeSynthetic(t *testing.T) {
+	preset := os.Getenv("LARGE_PRESET")
+	if preset == "" {
+		preset = "L"
+	}
+	s, err := site.Generate(preset, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "model.duckdb")
+	start := time.Now()
+	m, err := model.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := modeltest.Load(t.Context(), m, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("model of synthetic %s built in %v", preset, time.Since(start).Round(time.Millisecond))
+	db, err := sql.Open("duckdb", path+"?access_mode=READ_ONLY&autoinstall_known_extensions=false&autoload_known_extensions=false")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	execAll(t, db, "SET memory_limit = '512MB'")
+	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+	var ru0 syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	start = time.Now()
+	res, err := Write(context.Background(), db, Options{Out: filepath.Join(dir, "l.xlsx"), Formats: []string{"xlsx", "md"}, Now: fixedNow,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	var ru1 syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	cpu := time.Duration(ru1.Utime.Nano()-ru0.Utime.Nano()+ru1.Stime.Nano()-ru0.Stime.Nano()) * time.Nanosecond
+	for _, st := range res.Sections {
+		t.Logf("%-26s rows %10d  in xlsx %9d  sheets %d  %s", st.Key, st.Rows, st.XLSXRows, len(st.Sheets), st.Missing)
+	}
+	t.Logf("full report of synthetic %s: %v wall, %v CPU; peak RSS %d MiB", preset, elapsed.Round(time.Millisecond), cpu.Round(time.Millisecond), peakRSS(t)>>20)
+	if preset == "L" && elapsed > 90*time.Second {
+		t.Errorf("took %v, budget 90 s", elapsed)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/tabaudit/tabaudit/internal/demo"
 	"github.com/tabaudit/tabaudit/model"
 	"github.com/tabaudit/tabaudit/model/modeltest"
+	"github.com/tabaudit/tabaudit/rules"
 )
 
 // modelDB builds a real model (model.Build through modeltest) of s in a
@@ -165,5 +166,60 @@ func TestFormulaInjectionThroughModel(t *testing.T) {
 	md := readFile(t, filepath.Join(dir, "h.md"))
 	if !bytes.Contains(md, []byte("'=Hostile")) || strings.Contains(string(md), "| =") {
 		t.Errorf("markdown does not guard the site name:\n%s", md)
+	}
+}
+
+// TestReportOnCheckedDemo runs the demo policy with the real rules stage and
+// checks the report's findings against the findings table.
+func TestReportOnCheckedDemo(t *testing.T) {
+	s, err := demo.Site()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "model.duckdb")
+	m, err := model.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := modeltest.Load(t.Context(), m, s); err != nil {
+		t.Fatal(err)
+	}
+	matrix, err := rules.Load("testdata/demo-matrix.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rules.Check(t.Context(), m.SQL(), matrix, rules.Options{Now: fixedNow(), FailOn: "high"}); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	db, err := sql.Open("duckdb", path+"?access_mode=READ_ONLY&autoinstall_known_extensions=false&autoload_known_extensions=false")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	dir := t.TempDir()
+	res, err := Write(context.Background(), db, Options{Out: filepath.Join(dir, "d.xlsx"), Formats: []string{"xlsx", "json", "md"}, Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	var matrixFile string
+	if err := db.QueryRow(`SELECT (SELECT count(*) FROM findings), (SELECT any_value(matrix_file) FROM check_runs)`).Scan(&n, &matrixFile); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 || res.Findings != n || res.Check == nil || res.Check.MatrixFile != matrixFile {
+		t.Fatalf("report: %d findings, check %+v; findings table has %d, matrix %s", res.Findings, res.Check, n, matrixFile)
+	}
+	f := openXLSX(t, filepath.Join(dir, "d.xlsx"))
+	rows, _ := f.GetRows("Findings")
+	if int64(len(rows)-1) != n {
+		t.Errorf("Findings sheet has %d rows, findings table %d", len(rows)-1, n)
+	}
+	if got := findRow(t, f, "Summary", "Policy"); !strings.Contains(got[1], "Acme FY26-Q4 access policy — testdata/demo-matrix.yaml") {
+		t.Errorf("Policy line = %q", got[1])
+	}
+	doc := validateFindingsJSON(t, readFile(t, filepath.Join(dir, "d.json")))
+	if got := len(doc["findings"].([]any)); int64(got) != n {
+		t.Errorf("JSON has %d findings, want %d", got, n)
 	}
 }

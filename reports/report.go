@@ -32,6 +32,16 @@ const (
 // counted and stated, and written whole to CSV when CSV is asked for.
 const DefaultAccessRows = 1_000_000
 
+// DefaultAccessPairs bounds the effective access the access sheets expand:
+// users × items. effective_permissions is computed on demand, and a whole
+// site's expansion (5,000 users × 19,000 items × ~10 capabilities on an M
+// site) is more than a report can evaluate. Past the budget, Access by user
+// covers the first users by name (all their items) and Access by content the
+// first items by path (all their users), and the Summary says how many of
+// how many; the rest is one query away (queries/access_of_user.sql,
+// access_to_item.sql).
+const DefaultAccessPairs = 5_000_000
+
 // ParseFormats reads a comma-separated format list ("xlsx,csv").
 func ParseFormats(s string) ([]string, error) {
 	var out []string
@@ -68,6 +78,9 @@ type Options struct {
 	// AccessRows caps "Access by user" in the workbook (0: DefaultAccessRows,
 	// negative: no cap, the sheet is split instead).
 	AccessRows int64
+	// AccessPairs is the user × item budget of the access sheets
+	// (0: DefaultAccessPairs, negative: no budget).
+	AccessPairs int64
 	// TopFindings is how many findings the Markdown lists (0: 50).
 	TopFindings int
 	ToolVersion string
@@ -99,6 +112,9 @@ func (o *Options) defaults() error {
 	}
 	if o.AccessRows == 0 {
 		o.AccessRows = DefaultAccessRows
+	}
+	if o.AccessPairs == 0 {
+		o.AccessPairs = DefaultAccessPairs
 	}
 	if o.TopFindings == 0 {
 		o.TopFindings = 50
@@ -231,27 +247,34 @@ func (r *reportRun) run() error {
 			return err
 		}
 	}
-	if r.cat.has("effective_permissions") {
-		if err := r.section(section{Key: "access-by-content", Sheet: "Access by content",
-			Title: "Access by content (one row per item and capability: users allowed, and why)", Query: accessByContentSQL, Order: accessByContentOrder}); err != nil {
+	if r.cat.has("effective_permissions") && r.cat.has("users") && r.cat.has("content") {
+		scope, err := r.accessScope()
+		if err != nil {
 			return err
 		}
-		if r.cat.has("users") {
+		sec := section{Key: "access-by-content", Sheet: "Access by content",
+			Title: "Access by content (one row per item and capability: users allowed, and why)",
+			Query: fmt.Sprintf(accessByContentSQL, scope.items), Order: accessByContentOrder, Note: scope.itemNote}
+		if err := r.section(sec); err != nil {
+			return err
+		}
+		{
 			sec := section{Key: "access-by-user", Sheet: "Access by user",
-				Title: "Access by user (one row per user and item: allowed capabilities)", Query: accessByUserSQL, Order: accessByUserOrder}
+				Title: "Access by user (one row per user and item: allowed capabilities)",
+				Query: fmt.Sprintf(accessByUserSQL, scope.users), Order: accessByUserOrder, Note: scope.userNote}
 			if r.opts.AccessRows > 0 {
 				sec.XLSXCap = r.opts.AccessRows
 				if !r.want(FormatCSV) {
 					sec.Limit = r.opts.AccessRows
 				}
-				sec.Note = fmt.Sprintf("The workbook holds at most %d rows of this sheet.", r.opts.AccessRows)
+				sec.Note = strings.TrimSpace(sec.Note + fmt.Sprintf(" The workbook holds at most %d rows of this sheet.", r.opts.AccessRows))
 			}
 			if err := r.section(sec); err != nil {
 				return err
 			}
 		}
 	} else {
-		r.missing("access", "Access", "the database has no effective_permissions (build it with `tabaudit model`)")
+		r.missing("access", "Access", "the database has no effective_permissions, users or content (build it with `tabaudit model`)")
 	}
 	if r.cat.has("table_exposure") {
 		if err := r.section(section{Key: "table-exposure", Sheet: "Table exposure",
@@ -321,6 +344,34 @@ func (r *reportRun) run() error {
 	}
 	sort.Strings(r.res.Files[min(1, len(r.res.Files)):])
 	return nil
+}
+
+// accessScope is the part of the site the access sheets expand: everything
+// when users × items fits the budget, else the first users by name and the
+// first items by path, stated in the sections' notes.
+type accessScope struct {
+	users, items       string // SQL predicates on e.user_id and e.content_id
+	userNote, itemNote string
+}
+
+func (r *reportRun) accessScope() (accessScope, error) {
+	sc := accessScope{users: "true", items: "true"}
+	var users, items int64
+	if err := r.db.QueryRowContext(r.ctx, `SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM content)`).Scan(&users, &items); err != nil {
+		return sc, fmt.Errorf("counting users and items: %w", err)
+	}
+	budget := r.opts.AccessPairs
+	if budget < 0 || users*items <= budget {
+		return sc, nil
+	}
+	nu, ni := max(budget/max(items, 1), 1), max(budget/max(users, 1), 1)
+	sc.users = fmt.Sprintf("e.user_id IN (SELECT id FROM users ORDER BY name, id LIMIT %d)", nu)
+	sc.items = fmt.Sprintf("(e.content_type, e.content_id) IN (SELECT (content_type, content_id) FROM content ORDER BY project_path NULLS FIRST, content_type, name, content_id LIMIT %d)", ni)
+	sc.userNote = fmt.Sprintf("COVERS the first %d of %d users by name (a budget of %d user × item pairs: --access-pairs); "+
+		"query effective_permissions or run `tabaudit query access_of_user` for the others.", min(nu, users), users, budget)
+	sc.itemNote = fmt.Sprintf("COVERS the first %d of %d items by project path (a budget of %d user × item pairs: --access-pairs); "+
+		"query effective_permissions or run `tabaudit query access_to_item` for the others.", min(ni, items), items, budget)
+	return sc, nil
 }
 
 func (r *reportRun) missing(key, sheet, why string) {

@@ -499,3 +499,37 @@ func TestCapWithoutCSV(t *testing.T) {
 		t.Errorf("Access by user rows = %q", rows)
 	}
 }
+
+// Past the user × item budget the access sheets cover the first users and
+// items, and say so.
+func TestAccessPairBudget(t *testing.T) {
+	res, dir := writeReport(t, true, func(o *Options) { o.AccessPairs = 20 })
+	f := openXLSX(t, filepath.Join(dir, "report.xlsx"))
+	rows, _ := f.GetRows("Access by user")
+	users := map[string]bool{}
+	for _, r := range rows[1:] {
+		users[r[7]] = true
+	}
+	// The first 2 users by name: the names starting with a tab and a CR.
+	if len(users) != 2 || !users["u4"] || !users["u5"] {
+		t.Errorf("Access by user covers %v, want the first 2 users by name (20 pairs / 7 items)", users)
+	}
+	items := map[string]bool{}
+	for _, r := range readCSV(t, filepath.Join(dir, "report-access-by-content.csv"))[1:] {
+		items[r[6]] = true
+	}
+	// The first 2 items by path are the hostile project and its view, which
+	// have no allows in the fixture.
+	if len(items) != 0 {
+		t.Errorf("Access by content covers %v, want none", items)
+	}
+	for _, st := range res.Sections {
+		if st.Key == "access-by-user" && !strings.HasPrefix(st.Note, "COVERS the first 2 of 9 users by name (a budget of 20 user × item pairs") {
+			t.Errorf("note = %q", st.Note)
+		}
+	}
+	where := findRow(t, f, "Summary", "Access by content (one row per item and capability: users allowed, and why)")
+	if !strings.Contains(where[len(where)-1], "COVERS the first 2 of 7 items by project path") {
+		t.Errorf("Summary line = %q", where)
+	}
+}

@@ -90,7 +90,7 @@ const accessByContentSQL = `
 WITH a AS (
   SELECT content_type, content_id, any_value(content_name) AS content_name, any_value(project_path) AS project_path,
          capability, reason, count(DISTINCT user_id) AS n
-  FROM effective_permissions WHERE decision = 'allow' AND basis = 'current'
+  FROM effective_permissions e WHERE decision = 'allow' AND basis = 'current' AND %s
   GROUP BY content_type, content_id, capability, reason)
 SELECT content_type, content_name, project_path, capability, CAST(sum(n) AS BIGINT) AS users_allowed,
        string_agg(reason || ': ' || n, '; ' ORDER BY n DESC, reason) AS via, content_id
@@ -104,7 +104,7 @@ SELECT e.user_name, u.site_role, e.content_type, e.content_name, e.project_path,
        string_agg(DISTINCT e.reason, ', ' ORDER BY e.reason) AS reasons,
        e.user_id, e.content_id
 FROM effective_permissions e LEFT JOIN users u ON u.id = e.user_id
-WHERE e.decision = 'allow' AND e.basis = 'current'
+WHERE e.decision = 'allow' AND e.basis = 'current' AND %s
 GROUP BY e.user_id, e.user_name, u.site_role, e.content_type, e.content_id, e.content_name, e.project_path`
 
 const accessByUserOrder = "user_name, user_id, project_path NULLS FIRST, content_type, content_name, content_id"

@@ -478,7 +478,7 @@ func sectionWhere(st SectionStats, perSheet int) string {
 	} else if st.CSVFile != "" {
 		parts = append(parts, filepath.Base(st.CSVFile))
 	}
-	if st.Note != "" && st.Capped {
+	if st.Note != "" && (st.Capped || strings.HasPrefix(st.Note, "COVERS")) {
 		parts = append(parts, st.Note)
 	}
 	return strings.Join(parts, "; ")

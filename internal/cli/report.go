@@ -20,6 +20,7 @@ type reportOptions struct {
 	Formats     string
 	Snapshot    string
 	AccessRows  int64
+	AccessPairs int64
 	MemoryLimit string
 }
 
@@ -51,6 +52,7 @@ Markdown prefix values starting with = + - @ TAB CR or LF with an apostrophe.`,
 	cmd.Flags().StringVarP(&opts.Out, "out", "o", "report.xlsx", "report path; other formats share its stem")
 	cmd.Flags().StringVar(&opts.Formats, "format", "xlsx", "comma-separated formats: xlsx, csv, json, md")
 	cmd.Flags().StringVar(&opts.Snapshot, "snapshot", "", "snapshot id to report on when the database holds several (default: the latest)")
+	cmd.Flags().Int64Var(&opts.AccessPairs, "access-pairs", reports.DefaultAccessPairs, "budget of user × item pairs the access sheets expand; past it they cover the first users and items (stated); 0 = no budget")
 	cmd.Flags().StringVar(&opts.MemoryLimit, "memory-limit", defaultReportMemory, "DuckDB memory limit while reporting (e.g. 512MB, 2GB); past it DuckDB spills to <db>.tmp")
 	cmd.Flags().Int64Var(&opts.AccessRows, "access-rows", reports.DefaultAccessRows, "most rows of \"Access by user\" in the workbook; 0 = no cap (split over sheets)")
 	return cmd
@@ -73,8 +75,12 @@ func reportRun(ctx context.Context, f *Factory, opts *reportOptions, cmdline str
 	if access == 0 {
 		access = -1
 	}
+	pairs := opts.AccessPairs
+	if pairs == 0 {
+		pairs = -1
+	}
 	res, err := reports.Write(ctx, db, reports.Options{
-		Out: opts.Out, Formats: formats, SnapshotID: opts.Snapshot, AccessRows: access,
+		Out: opts.Out, Formats: formats, SnapshotID: opts.Snapshot, AccessRows: access, AccessPairs: pairs,
 		ToolVersion: f.Version, CommandLine: cmdline, Now: f.Now, Logger: f.Logger,
 	})
 	if errors.Is(err, reports.ErrInput) {
