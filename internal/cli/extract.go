@@ -2,12 +2,9 @@ package cli
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -141,25 +138,9 @@ func (o *extractOptions) config(f *Factory) (extract.Config, error) {
 			return extract.Config{}, errors.New("no credentials: set TABLEAU_PAT_NAME and TABLEAU_PAT_SECRET, or use --jwt-file or --username")
 		}
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if o.CACert != "" || o.Insecure {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12}
-		if o.CACert != "" {
-			pem, err := os.ReadFile(o.CACert)
-			if err != nil {
-				return extract.Config{}, fmt.Errorf("--ca-cert: %w", err)
-			}
-			pool, err := x509.SystemCertPool()
-			if err != nil || pool == nil {
-				pool = x509.NewCertPool()
-			}
-			if !pool.AppendCertsFromPEM(pem) {
-				return extract.Config{}, fmt.Errorf("--ca-cert %s: no PEM certificate found", o.CACert)
-			}
-			tc.RootCAs = pool
-		}
-		tc.InsecureSkipVerify = o.Insecure
-		tr.TLSClientConfig = tc
+	hc, err := httpClient(o.CACert, o.Insecure)
+	if err != nil {
+		return extract.Config{}, fmt.Errorf("--ca-cert: %w", err)
 	}
 	sites := o.Sites
 	if len(sites) == 0 && !o.AllSites {
@@ -168,7 +149,7 @@ func (o *extractOptions) config(f *Factory) (extract.Config, error) {
 	return extract.Config{
 		ServerURL: o.Server, Credentials: creds, Sites: sites, AllSites: o.AllSites, OutRoot: o.Out,
 		Concurrency: o.Concurrency, PageSize: o.PageSize, NoLineage: o.NoLineage, JSON: o.JSON,
-		HTTPClient: tableau.DefaultHTTPClient(tr), Insecure: o.Insecure, CACert: o.CACert,
+		HTTPClient: hc, Insecure: o.Insecure, CACert: o.CACert,
 		ToolVersion: f.Version, Logger: f.Logger, Now: f.Now,
 	}, nil
 }
