@@ -14,6 +14,29 @@
 // Findings lists the spec §13 site-level findings. The site-role ceiling
 // lives in ceilings.csv and roles.csv, embedded and shared with the SQL
 // engine through CeilingRows and RoleRows.
+//
+// Readings of the spec that the SQL engine must share (spec §2, §8.3, §13):
+//
+//   - Unknown capabilities. Spec §0 makes a capability outside the type's
+//     list not_applicable; §2 says one that REST returns on a type must be
+//     kept, evaluated generically and flagged. Both hold here: a capability
+//     is evaluated (flag UNKNOWN_CAPABILITY, confidence U) when some stored
+//     rule of the site carries it for that content type (item rules of
+//     that type, or default rules for it), and is not_applicable otherwise.
+//     It has no ceiling cell, so step 1 lets every licensed role hold it
+//     and denies Unlicensed and Guest; the audit then shows a possible
+//     grant rather than hiding it. InheritedProjectLeader is a marker,
+//     never evaluated. Virtual-connection Write and Overwrite are one
+//     capability (§2.6): a rule carrying either carries both, Deny winning.
+//   - Deciding rule. Where several rules of the deciding tier agree, the
+//     one with the lowest grantee LUID is recorded; for positions, the
+//     nearest project of the chain (the item's own first). A project leader
+//     is recorded at the project Q of the chain where the user is a direct
+//     leader (through the rules of controlling(Q)).
+//   - Confidence is the weakest of the role's tag (roles.csv), the ceiling
+//     cell's, and, for decisions past the administrator step, the ACL
+//     resolution's and the position or rule tier's; every [U] fact adds a
+//     flag (the Flag* constants name those the spec leaves unnamed).
 package eval
 
 import (
