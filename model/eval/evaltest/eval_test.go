@@ -237,6 +237,9 @@ func TestDifferentialSQL(t *testing.T) {
 			case want.Confidence != r.Confidence:
 				kind = fmt.Sprintf("confidence %s vs SQL %s (%s %s %s)", want.Confidence, r.Confidence, d.Reason, typ, c)
 			}
+			if known := knownDisagreement(f, d, r, typ, c); kind != "" && known != "" && !strings.HasPrefix(kind, "confidence ") {
+				kind = "known: " + known
+			}
 			if kind != "" {
 				kinds[kind]++
 				if examples[kind] == "" {
@@ -268,14 +271,41 @@ func TestDifferentialSQL(t *testing.T) {
 	}
 	sort.Strings(lines)
 	t.Logf("%d sites, %d effective_permissions rows, %d disagreements", len(ids), rows, total)
+	hard := 0
+	for k, n := range kinds {
+		if !strings.HasPrefix(k, "known: ") && !strings.HasPrefix(k, "confidence ") {
+			hard += n
+		}
+	}
 	if total > 0 {
 		msg := "disagreements between eval.Decide and effective_permissions:\n" + strings.Join(lines, "\n")
-		if *diffStrict {
+		if hard > 0 || *diffStrict {
 			t.Error(msg)
 		} else {
 			t.Log(msg)
 		}
 	}
+}
+
+// knownDisagreement names a disagreement already reported to the model
+// package (see the eval package doc for the readings), so that the test
+// fails only on new kinds; -diff-strict fails on these too. Confidence
+// differences are logged, not failed: the two engines tag [U] facts
+// differently and the spec leaves several tags open.
+func knownDisagreement(f *eval.Facts, d eval.Decision, r decisionRow, typ, c string) string {
+	switch {
+	case !caps.Applies(typ, c):
+		return "unknown capability: SQL denies at the ceiling; eval evaluates generically where the site's rules carry it"
+	case typ == caps.VirtualConnection && (c == "Write" || c == "Overwrite") && (d.Reason != r.Reason):
+		return "virtual-connection Write/Overwrite alias (spec §2.6) not merged in SQL"
+	case d.Reason == eval.ReasonPersonalSpace || slices.Contains(d.Flags, eval.FlagPersonalSpace):
+		return "Personal Space: SQL grants project positions / treats views of personal workbooks as project content"
+	case d.Reason == eval.ReasonCeiling && d.Reason == r.Reason && strings.HasPrefix(d.DecidingRule, "ceiling:") && slices.Contains(d.Flags, eval.FlagUnknownSiteRole):
+		return "unknown site role: SQL records ceiling:Unlicensed, eval ceiling:<role>"
+	case slices.Contains(d.Flags, eval.FlagViewWithoutWorkbook) && !slices.Contains(r.Flags, eval.FlagViewWithoutWorkbook) && d.Result == eval.Allow && string(d.Result) == r.Decision:
+		return "VIEW_WITHOUT_WORKBOOK_READ flag not raised by SQL"
+	}
+	return ""
 }
 
 func projectKeys(f *eval.Facts) []eval.Key {
