@@ -31,6 +31,8 @@ type checkOptions struct {
 	Snapshot        string
 	AllowIncomplete bool
 	Hygiene         []string
+	MemoryLimit     string
+	MaxTemp         string
 }
 
 func newCmdCheck(f *Factory) *cobra.Command {
@@ -70,6 +72,8 @@ matrix error (every problem is listed with file:line and a code), 3 incomplete s
 	cmd.Flags().StringVar(&opts.Out, "out", "", "with --init: file to write (.yaml, .csv or .xlsx; default stdout as YAML)")
 	cmd.Flags().StringVar(&opts.Snapshot, "snapshot", "", "snapshot id to check (default: the most recent in the database)")
 	cmd.Flags().BoolVar(&opts.AllowIncomplete, "allow-incomplete", false, "check a snapshot whose manifest says incomplete")
+	cmd.Flags().StringVar(&opts.MemoryLimit, "memory-limit", "4GB", "DuckDB memory limit for the check; beyond it DuckDB spills to disk")
+	cmd.Flags().StringVar(&opts.MaxTemp, "max-temp", "8GB", "largest spill to disk before the check fails (protects the disk)")
 	cmd.Flags().StringArrayVar(&opts.Hygiene, "hygiene", nil, "switch or tune a hygiene check: NAME=off|on|SEVERITY, NAME.days=N, NAME.max=N, all=off (repeatable)")
 	return cmd
 }
@@ -106,7 +110,7 @@ func checkRun(ctx context.Context, f *Factory, opts *checkOptions) error {
 			opts.Rules, len(m.Rules), len(m.Waivers))
 		return nil
 	}
-	db, err := openModel(ctx, opts.DB)
+	db, err := openModel(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -161,14 +165,28 @@ func matrixError(err error) error {
 	return usageError(err)
 }
 
-// openModel opens an existing model database for writing findings; DuckDB
-// would create an empty one for a wrong path.
-func openModel(ctx context.Context, path string) (*model.DB, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, usageError(fmt.Errorf("model database %s: %w (build it with `tabaudit model`)", path, err))
+// openModel opens an existing model database for writing findings (DuckDB
+// would create an empty one for a wrong path), with bounded memory and
+// spill, so a check that outgrows the machine fails loudly rather than
+// filling the disk.
+func openModel(ctx context.Context, opts *checkOptions) (*model.DB, error) {
+	if _, err := os.Stat(opts.DB); err != nil {
+		return nil, usageError(fmt.Errorf("model database %s: %w (build it with `tabaudit model`)", opts.DB, err))
 	}
-	return model.Open(ctx, path)
+	db, err := model.OpenWith(ctx, opts.DB, model.Options{MemoryLimit: opts.MemoryLimit})
+	if err != nil {
+		return nil, err
+	}
+	if opts.MaxTemp != "" {
+		if _, err := db.SQL().ExecContext(ctx, `SET max_temp_directory_size = `+quoteSQL(opts.MaxTemp)); err != nil {
+			db.Close()
+			return nil, usageError(fmt.Errorf("--max-temp %q: %w", opts.MaxTemp, err))
+		}
+	}
+	return db, nil
 }
+
+func quoteSQL(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 func writeCheckSummary(f *Factory, format string, res *rules.Result) error {
 	w := f.IO.Out
@@ -261,7 +279,7 @@ func cmpOr(a, b string) string {
 }
 
 func checkInit(ctx context.Context, f *Factory, opts *checkOptions) error {
-	db, err := openModel(ctx, opts.DB)
+	db, err := openModel(ctx, opts)
 	if err != nil {
 		return err
 	}

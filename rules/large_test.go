@@ -1,0 +1,162 @@
+//go:build large
+
+package rules
+
+// The scale run: go test -tags large -run TestCheckLarge -v -timeout 30m ./rules/
+// (TABAUDIT_SCALE=S|M|L, default L). It builds the synthetic site
+// (site.Generate(preset, 1)) into a model file,
+// writes a 200-rule matrix for it, and times rules.Check on 2 threads.
+// TABAUDIT_LARGE_DIR keeps audit.duckdb and matrix.yaml there, so the CLI
+// can be measured on its own:
+//   /usr/bin/time -v tabaudit check --db DIR/audit.duckdb --rules DIR/matrix.yaml
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tabaudit/tabaudit/extract/site"
+	"github.com/tabaudit/tabaudit/model"
+	"github.com/tabaudit/tabaudit/model/modeltest"
+)
+
+func TestCheckLarge(t *testing.T) {
+	ctx := context.Background()
+	dir := os.Getenv("TABAUDIT_LARGE_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	preset := os.Getenv("TABAUDIT_SCALE")
+	if preset == "" {
+		preset = "L"
+	}
+	s, err := site.Generate(preset, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "audit.duckdb")
+	os.Remove(path)
+	db, err := model.OpenWith(ctx, path, model.Options{Threads: 2, MemoryLimit: "4GB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// A check that outgrows memory spills; cap the spill so a runaway
+	// query fails instead of filling a shared disk.
+	if _, err := db.SQL().ExecContext(ctx, `SET max_temp_directory_size = '4GB'`); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	if _, err := modeltest.Load(ctx, db, s); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("model of %s built in", preset)
+	t.Logf("model built in %v (rss high-water %s)", time.Since(t0).Round(time.Millisecond), rssHWM())
+	m := largeMatrix(t, s, 200)
+	var buf bytes.Buffer
+	if err := WriteYAML(&buf, m, []string{"synthetic 200-rule matrix for the L site"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "matrix.yaml"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if m, err = ParseYAML("matrix.yaml", buf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	t1 := time.Now()
+	res, err := Check(ctx, db.SQL(), m, Options{Now: site.SyntheticNow(), FailOn: "high"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := time.Since(t1)
+	t.Logf("check of %d rules on %s: %v; %d findings (%d violations, %d need review, %d waived), %d causes; rss high-water %s",
+		len(m.Rules), preset, d.Round(time.Millisecond), res.Findings, res.Violations, res.NeedsReview, res.Waived, len(res.Causes), rssHWM())
+	for _, c := range res.Causes[:min(5, len(res.Causes))] {
+		t.Logf("  %s %s %s: %s", c.Severity, c.Kind, c.RuleID+c.CheckID, c.Description)
+	}
+	if d > 60*time.Second {
+		t.Errorf("check took %v, budget 60 s", d)
+	}
+}
+
+// largeMatrix writes rules the way a business would for a big site: per
+// top-level project, its groups' template, some exclusive; forbids by tag;
+// name globs; site-role grantees.
+func largeMatrix(t *testing.T, s *site.Site, n int) *Matrix {
+	r := rand.New(rand.NewPCG(1, 2))
+	byID := map[string]*site.Project{}
+	for i := range s.Projects {
+		byID[s.Projects[i].ID] = &s.Projects[i]
+	}
+	var paths []string
+	for _, p := range s.Projects {
+		path := site.DisplayName(p.Name, p.ID)
+		for q := byID[p.Parent]; q != nil; q = byID[q.Parent] {
+			path = site.DisplayName(q.Name, q.ID) + "/" + path
+		}
+		if strings.Count(path, "/") <= 1 {
+			paths = append(paths, path)
+		}
+	}
+	var groups []string
+	for _, g := range s.Groups {
+		if g.ID != site.AllUsersID && len(g.Members) > 0 {
+			groups = append(groups, site.DisplayName(g.Name, g.ID))
+		}
+	}
+	m := &Matrix{Version: 1, Name: "L policy", Hygiene: map[string]*HygieneSetting{}}
+	for i := range n {
+		rule := &Rule{ID: fmt.Sprintf("r%03d", i)}
+		p := escapeGlob(paths[r.IntN(len(paths))]) + "/**"
+		switch {
+		case i%10 < 6: // allow by group, half exclusive
+			rule.Scope = Scope{Projects: []string{p}, Types: []string{"workbook", "view"}}
+			if i%3 == 0 {
+				rule.Scope.Types = []string{"datasource"}
+			}
+			for range 1 + r.IntN(3) {
+				rule.Grantees = append(rule.Grantees, Grantee{Kind: "group", Name: groups[r.IntN(len(groups))]})
+			}
+			rule.Allow = []string{[]string{"View", "Explore"}[r.IntN(2)]}
+			rule.Exclusive = i%2 == 0
+		case i%10 < 8: // forbid by tag in a branch
+			rule.Scope = Scope{Projects: []string{p}, Tags: []string{[]string{"confidential", "pii"}[r.IntN(2)]}}
+			rule.Forbid = []string{"ExportXml", "ViewUnderlyingData"}
+		case i%10 == 8: // name glob
+			rule.Scope = Scope{Projects: []string{p}, Names: []string{string(rune('A'+r.IntN(26))) + "*"}, Types: []string{"workbook"}}
+			rule.Grantees = []Grantee{{Kind: "group", Name: groups[r.IntN(len(groups))]}}
+			rule.Allow = []string{"Read"}
+		default: // site roles
+			rule.Scope = Scope{Projects: []string{p}, Types: []string{"workbook"}}
+			rule.Grantees = []Grantee{{Kind: "site_role", Name: "Creator"}}
+			rule.Allow = []string{"Read", "ExportXml"}
+			rule.Exclusive = true
+		}
+		m.Rules = append(m.Rules, rule)
+	}
+	d := &diags{}
+	m.compile(d)
+	if errs := d.list.Errors(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	return m
+}
+
+func rssHWM() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "?"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			return strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
+		}
+	}
+	return "?"
+}
