@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -70,7 +71,8 @@ func TestCheckLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	t1 := time.Now()
-	res, err := Check(ctx, db.SQL(), m, Options{Now: site.SyntheticNow(), FailOn: "high"})
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	res, err := Check(ctx, db.SQL(), m, Options{Now: site.SyntheticNow(), FailOn: "high", Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
