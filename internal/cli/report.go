@@ -38,8 +38,9 @@ Other formats share the workbook's file stem: --out report.xlsx --format xlsx,cs
 report.xlsx, report-<section>.csv, report.json (schema reports/schema/findings.v1.json) and report.md.
 
 Nothing is cut silently: a sheet past Excel's 1,048,576 rows is split into numbered sheets, and
-"Access by user" is capped at --access-rows rows in the workbook (all rows go to CSV); the Summary
-states every split and cap. Names from Tableau are written as text, never as formulas; CSV and
+"Access by user" is capped at --access-rows rows in the workbook (all rows go to CSV). The access
+sheets expand at most --access-pairs user × item pairs: past that they cover the first users by
+name and the first items by path. The Summary states every split, cap and coverage. Names from Tableau are written as text, never as formulas; CSV and
 Markdown prefix values starting with = + - @ TAB CR or LF with an apostrophe.`,
 		Example: `  tabaudit report --db audit.duckdb --out report.xlsx
   tabaudit report --db audit.duckdb --out q4/report.xlsx --format xlsx,csv,json,md`,
