@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -228,7 +229,10 @@ func escapeGlob(s string) string {
 	return b.String()
 }
 
-var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
+var (
+	nonSlug  = regexp.MustCompile(`[^a-z0-9]+`)
+	bareWord = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+)
 
 func slug(s string) string {
 	s = strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(s), "-"), "-")
@@ -250,7 +254,7 @@ func WriteYAML(w io.Writer, m *Matrix, header []string) error {
 	lastProject := "\x00"
 	for _, r := range m.Rules {
 		if p := strings.Join(r.Scope.Projects, ", "); p != lastProject && len(header) > 0 {
-			fmt.Fprintf(&b, "\n  # --- %s\n", cmpOr(p, "(no project)"))
+			fmt.Fprintf(&b, "\n  # --- %s\n", cmp.Or(p, "(no project)"))
 			lastProject = p
 		}
 		if r.Comment != "" {
@@ -339,13 +343,6 @@ func WriteYAML(w io.Writer, m *Matrix, header []string) error {
 	return nil
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // yq quotes a string as a YAML double-quoted scalar (JSON strings are).
 func yq(s string) string {
 	b, _ := json.Marshal(s)
@@ -366,7 +363,7 @@ func yseq(vs []string) string {
 func yflow(vs []string) string {
 	bare := true
 	for _, v := range vs {
-		if !regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`).MatchString(v) {
+		if !bareWord.MatchString(v) {
 			bare = false
 		}
 	}

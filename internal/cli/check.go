@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -208,7 +209,7 @@ func writeCheckSummary(f *Factory, format string, res *rules.Result) error {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "SEVERITY\tKIND\tRULE/CHECK\tFINDINGS\tUSERS\tITEMS\tCAUSE")
 		for _, c := range res.Causes {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", c.Severity, c.Kind, cmpOr(c.RuleID, c.CheckID), c.Findings, c.Users, c.Items, tableCell(c.Description))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", c.Severity, c.Kind, cmp.Or(c.RuleID, c.CheckID), c.Findings, c.Users, c.Items, tableCell(c.Description))
 		}
 		return tw.Flush()
 	case "csv":
@@ -269,13 +270,6 @@ func count(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func checkInit(ctx context.Context, f *Factory, opts *checkOptions) error {
