@@ -10,6 +10,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path"
+	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -180,6 +183,24 @@ func newCmdVersion(f *Factory) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fmt.Fprintf(f.IO.Out, "tabaudit %s\n", f.Version)
+			if bi, ok := debug.ReadBuildInfo(); ok {
+				fmt.Fprintf(f.IO.Out, "  go:         %s\n", bi.GoVersion)
+				if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+					fmt.Fprintf(f.IO.Out, "  module:     %s %s\n", bi.Main.Path, bi.Main.Version)
+				}
+				for _, kv := range bi.Settings {
+					if kv.Key == "vcs.revision" || kv.Key == "vcs.time" || kv.Key == "vcs.modified" {
+						fmt.Fprintf(f.IO.Out, "  %-11s %s\n", kv.Key+":", kv.Value)
+					}
+				}
+				for _, d := range bi.Deps {
+					switch d.Path {
+					case "github.com/duckdb/duckdb-go/v2", "github.com/apache/arrow-go/v18", "github.com/xuri/excelize/v2":
+						fmt.Fprintf(f.IO.Out, "  %-11s %s\n", path.Base(strings.TrimSuffix(strings.TrimSuffix(d.Path, "/v2"), "/v18"))+":", d.Version)
+					}
+				}
+			}
+			fmt.Fprintf(f.IO.Out, "  spec:       permission-semantics v2\n")
 			return nil
 		},
 	}

@@ -1,0 +1,31 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestVersion(t *testing.T) {
+	out, _, code := runCmd(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "tabaudit test\n") || !strings.Contains(out, "duckdb-go:  v2.10506.0") {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+}
+
+func TestGlobalFlagErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"version", "--log-level", "loud"}, `--log-level "loud": want debug, info, warn or error`},
+		{[]string{"version", "--log-format", "xml"}, `--log-format "xml": want text or json`},
+		{[]string{"nosuch"}, `unknown command "nosuch"`},
+		{[]string{"version", "--nosuch"}, "unknown flag: --nosuch"},
+	}
+	for _, tt := range tests {
+		_, errOut, code := runCmd(t, tt.args...)
+		if code != ExitUsage || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, errOut, tt.want)
+		}
+	}
+}
