@@ -7,7 +7,7 @@ import (
 
 func TestVersion(t *testing.T) {
 	out, _, code := runCmd(t, "version")
-	if code != 0 || !strings.HasPrefix(out, "tabaudit test\n") || !strings.Contains(out, "duckdb-go:  v2.10506.0") {
+	if code != 0 || !strings.HasPrefix(out, "tabaudit test\n") || !strings.Contains(out, "spec:       permission-semantics v2") {
 		t.Errorf("exit %d\n%s", code, out)
 	}
 }
