@@ -29,3 +29,13 @@ func TestGlobalFlagErrors(t *testing.T) {
 		}
 	}
 }
+
+// Values from Tableau in query output must not run as formulas when the CSV
+// is opened in a spreadsheet; numbers stay numbers.
+func TestQueryCSVGuardsFormulas(t *testing.T) {
+	db := demoDB(t)
+	out, _, code := runCmd(t, "sql", "--db", db, "--format", "csv", "SELECT '=HYPERLINK(\"x\")' AS name, -1 AS n, '+cmd' AS c")
+	if code != 0 || out != "name,n,c\n\"'=HYPERLINK(\"\"x\"\")\",-1,'+cmd\n" {
+		t.Errorf("exit %d\n%q", code, out)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"github.com/tabaudit/tabaudit/reports"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -82,7 +83,7 @@ func writeRows(w io.Writer, format string, rs *sql.Rows) (int, error) {
 			for i, v := range vals {
 				cells[i] = cellText(v)
 				if _, isText := v.(string); isText {
-					cells[i] = csvSafe(cells[i])
+					cells[i] = reports.SafeText(cells[i])
 				}
 			}
 			if err := cw.Write(cells); err != nil {
@@ -159,17 +160,5 @@ func tableCell(s string) string {
 	return strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", " ").Replace(s)
 }
 
-// csvSafe defuses cells a spreadsheet would run as a formula: values that
-// come from Tableau (names, descriptions) can start with = + - @ or a
-// control character. A leading apostrophe makes Excel and LibreOffice show
-// the text as is (OWASP CSV injection guidance).
-func csvSafe(s string) string {
-	if s == "" {
-		return s
-	}
-	switch s[0] {
-	case '=', '+', '-', '@', '\t', '\r', '\n':
-		return "'" + s
-	}
-	return s
-}
+// csvSafe guards a CSV cell with the one formula guard tabaudit has.
+func csvSafe(s string) string { return reports.SafeText(s) }
