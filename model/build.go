@@ -21,7 +21,8 @@ type BuildStats struct {
 	Users, Groups, Items int64
 	Classes              int64 // principal classes (distinct group sets)
 	ACLKeys              int64 // (governing rule list, content type) pairs
-	ClassACLRows         int64 // rows of the sparse class x ACL join
+	ClassGroupRows       int64 // (class, group) memberships the sparse join reads
+	GrantRows            int64 // (ACL key, grantee) allow/deny masks
 	UserRuleRows         int64 // per-user overlays from user rules
 	PositionRows         int64 // (user, project) owner/leader positions
 	Findings             int64
@@ -89,8 +90,8 @@ func (d *DB) Build(ctx context.Context) (BuildStats, error) {
 // and the capability catalogue from internal/caps.
 func (d *DB) loadReferenceData(ctx context.Context) error {
 	stmts := []string{
-		`CREATE OR REPLACE TABLE m_roles (role VARCHAR, treated_as VARCHAR, legacy BOOLEAN, admin BOOLEAN, confidence VARCHAR, flag VARCHAR, rank INTEGER)`,
-		`CREATE OR REPLACE TABLE m_ceiling (role VARCHAR, content_type VARCHAR, capability VARCHAR, tier VARCHAR, allowed BOOLEAN, confidence VARCHAR)`,
+		`CREATE OR REPLACE TABLE m_roles (role VARCHAR, treated_as VARCHAR, legacy BOOLEAN, admin BOOLEAN, confidence VARCHAR, flag VARCHAR, rank INTEGER, ceiling VARCHAR)`,
+		`CREATE OR REPLACE TABLE m_ceiling (role VARCHAR, content_type VARCHAR, capability VARCHAR, tier VARCHAR, allowed BOOLEAN, confidence VARCHAR, cell_confidence VARCHAR)`,
 		`CREATE OR REPLACE TABLE m_cap_catalog (content_type VARCHAR, capability VARCHAR, ord INTEGER, retired BOOLEAN)`,
 	}
 	if err := d.execAll(ctx, "creating reference tables", stmts); err != nil {
@@ -98,7 +99,7 @@ func (d *DB) loadReferenceData(ctx context.Context) error {
 	}
 	if err := d.WithAppender(ctx, "m_roles", func(a *appender) error {
 		for _, r := range eval.RoleRows() {
-			if err := a.AppendRow(r.Role, r.TreatedAs, r.Legacy, r.Admin, r.Confidence.String(), r.Flag, int32(caps.RoleRank(r.TreatedAs))); err != nil {
+			if err := a.AppendRow(r.Role, r.TreatedAs, r.Legacy, r.Admin, r.Confidence.String(), r.Flag, int32(caps.RoleRank(r.TreatedAs)), r.Ceiling); err != nil {
 				return err
 			}
 		}
@@ -108,7 +109,7 @@ func (d *DB) loadReferenceData(ctx context.Context) error {
 	}
 	if err := d.WithAppender(ctx, "m_ceiling", func(a *appender) error {
 		for _, r := range eval.CeilingRows() {
-			if err := a.AppendRow(r.Role, r.ContentType, r.Capability, r.Tier, r.Allowed, r.Confidence.String()); err != nil {
+			if err := a.AppendRow(r.Role, r.ContentType, r.Capability, r.Tier, r.Allowed, r.Confidence.String(), r.CellConfidence.String()); err != nil {
 				return err
 			}
 		}
@@ -177,7 +178,8 @@ func (d *DB) stats(ctx context.Context, st *BuildStats) error {
 		{&st.Items, `SELECT count(*) FROM m_content`},
 		{&st.Classes, `SELECT count(DISTINCT class_id) FROM m_user_class`},
 		{&st.ACLKeys, `SELECT count(*) FROM m_acl`},
-		{&st.ClassACLRows, `SELECT count(*) FROM m_class_acl`},
+		{&st.ClassGroupRows, `SELECT count(*) FROM m_class_groups`},
+		{&st.GrantRows, `SELECT count(*) FROM m_acl_grants`},
 		{&st.UserRuleRows, `SELECT count(*) FROM m_user_acl`},
 		{&st.PositionRows, `SELECT count(*) FROM m_position`},
 		{&st.Findings, `SELECT count(*) FROM model_findings`},

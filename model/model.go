@@ -38,8 +38,17 @@ type Options struct {
 	// DuckDB's default (80% of RAM). Beyond it DuckDB spills to disk rather
 	// than failing, so a limit trades speed for a bounded footprint.
 	MemoryLimit string
+	// MaxTempSize bounds DuckDB's spill files ("10GB" when empty).
+	MaxTempSize string
 	// Logger receives one line per build stage; nil discards.
 	Logger *slog.Logger
+}
+
+func (o Options) maxTemp() string {
+	if o.MaxTempSize == "" {
+		return "10GB"
+	}
+	return o.MaxTempSize
 }
 
 // Open opens (or creates) a model database at path; "" is in memory.
@@ -60,6 +69,9 @@ func OpenWith(ctx context.Context, path string, opts Options) (*DB, error) {
 	if opts.MemoryLimit != "" && opts.MemoryLimit != "auto" {
 		q.Set("memory_limit", opts.MemoryLimit)
 	}
+	// Spilling is bounded so that a runaway query cannot fill the disk of
+	// a shared machine.
+	q.Set("max_temp_directory_size", opts.maxTemp())
 	// Insertion order is irrelevant to every relation here, and keeping it
 	// costs memory on large CREATE TABLE AS.
 	q.Set("preserve_insertion_order", "false")

@@ -249,10 +249,12 @@ func WriteTables(ctx context.Context, db *model.DB, s *site.Site) error {
 			}
 		}
 	}
-	owner := map[string]string{} // workbook -> owner, for views
+	owner := map[string]string{}     // workbook -> owner, for views
+	wbProject := map[string]string{} // workbook -> project, for views
 	for _, it := range s.Items {
 		if it.Type == caps.Workbook {
 			owner[it.ID] = it.Owner
+			wbProject[it.ID] = it.Project
 		}
 	}
 	for _, it := range s.Items {
@@ -268,7 +270,7 @@ func WriteTables(ctx context.Context, db *model.DB, s *site.Site) error {
 				"created_at", it.CreatedAt, "updated_at", it.UpdatedAt)
 		case caps.View:
 			tb("views").add("id", id, "name", name, "content_url", it.ID, "workbook_id", L(caps.Workbook, it.Workbook),
-				"project_id", luidOrEmpty("project", projectOf(s, it.Workbook)), "owner_id", luidOrEmpty("user", owner[it.Workbook]),
+				"project_id", luidOrEmpty("project", wbProject[it.Workbook]), "owner_id", luidOrEmpty("user", owner[it.Workbook]),
 				"sheet_type", "worksheet", "view_url_name", it.ID, "hidden", it.Hidden, "tags", it.Tags,
 				"created_at", it.CreatedAt, "updated_at", it.UpdatedAt)
 		case caps.Datasource:
@@ -323,13 +325,6 @@ func luidOrEmpty(kind, id string) string {
 		return ""
 	}
 	return site.LUID(kind, id)
-}
-
-func projectOf(s *site.Site, workbook string) string {
-	if it := s.ItemByID(workbook); it != nil {
-		return it.Project
-	}
-	return ""
 }
 
 // controlling computes spec §7.2's controlling project for every project:

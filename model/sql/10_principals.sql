@@ -19,30 +19,49 @@ JOIN users u ON u.id = gm.user_id
 WHERE gm.group_id NOT IN (SELECT group_id FROM m_all_users);
 
 -- Projected role (spec §9.3): the higher of the current role and the minimum
--- site role of every member group with a grant mode; the server's own
--- glsi_minimum_site_role, when present, replaces the group computation.
+-- site role of every member group with a grant mode, taken in group-id order
+-- with the first of equal rank kept; when the server reports
+-- glsi_minimum_site_role, that value replaces the group computation (as in
+-- model/eval). role_order_ambiguous marks a choice made between Creator and
+-- SiteAdministratorExplorer, whose order is undocumented (U11).
 CREATE OR REPLACE TABLE m_users AS
 WITH cur AS (
     SELECT u.id AS user_id, coalesce(u.name, u.id) AS user_name, u.site_role AS role_raw,
            coalesce(r.role, 'Unlicensed') AS role_key, r.role IS NULL AS role_unknown,
-           coalesce(r.rank, -1) AS rank, u.glsi_minimum_site_role AS glsi
+           coalesce(r.rank, -1) AS rank, coalesce(r.treated_as, '') AS treated_as, nullif(u.glsi_minimum_site_role, '') AS glsi
     FROM users u LEFT JOIN m_roles r ON r.role = u.site_role
-), grp AS (
-    SELECT m.user_id, arg_max(r.role, r.rank) AS role, max(r.rank) AS rank
+), seq AS (
+    -- The candidates in evaluation order: the current role, then either
+    -- glsi or the grant-mode groups by id.
+    SELECT user_id, 0 AS pos, '' AS gid, role_key AS role, rank, treated_as FROM cur
+    UNION ALL
+    SELECT c.user_id, 1, '', r.role, r.rank, r.treated_as
+    FROM cur c JOIN m_roles r ON r.role = c.glsi
+    UNION ALL
+    SELECT m.user_id, 1, m.group_id, r.role, r.rank, r.treated_as
     FROM m_members m JOIN groups g ON g.id = m.group_id JOIN m_roles r ON r.role = g.minimum_site_role
-    WHERE g.grant_license_mode IN ('onLogin', 'onSync')
-    GROUP BY m.user_id
-), lifted AS (
-    SELECT c.*, CASE WHEN gr.role IS NOT NULL THEN gr.role ELSE g.role END AS lift_role,
-           CASE WHEN gr.role IS NOT NULL THEN gr.rank ELSE g.rank END AS lift_rank,
-           g.role AS group_lift_role, gr.role AS glsi_role
-    FROM cur c LEFT JOIN grp g USING (user_id) LEFT JOIN m_roles gr ON gr.role = c.glsi
+    JOIN cur c ON c.user_id = m.user_id
+    WHERE g.grant_license_mode IN ('onLogin', 'onSync') AND c.glsi IS NULL
+    UNION ALL
+    SELECT c.user_id, 1, g.id, r.role, r.rank, r.treated_as
+    FROM cur c CROSS JOIN groups g JOIN m_roles r ON r.role = g.minimum_site_role
+    WHERE coalesce(g.is_all_users, false) AND g.grant_license_mode IN ('onLogin', 'onSync') AND c.glsi IS NULL
+), run AS (
+    SELECT *, max(rank) OVER (PARTITION BY user_id ORDER BY pos, gid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS best_before
+    FROM seq
+), proj AS (
+    SELECT user_id,
+           arg_min(role, (-rank, pos, gid)) AS role,
+           bool_or((treated_as = 'Creator' AND best_before = (SELECT rank FROM m_roles WHERE role = 'SiteAdministratorExplorer'))
+                OR (treated_as = 'SiteAdministratorExplorer' AND best_before = (SELECT rank FROM m_roles WHERE role = 'Creator')))
+             AS ambiguous
+    FROM run GROUP BY user_id
 )
-SELECT user_id, user_name, role_raw, role_key AS role_current, role_unknown,
-       CASE WHEN lift_rank > rank THEN lift_role ELSE role_key END AS role_projected,
-       glsi_role IS NOT NULL AND group_lift_role IS DISTINCT FROM glsi_role
-         AND coalesce(group_lift_role, role_key) <> glsi_role AS glsi_mismatch
-FROM lifted;
+SELECT c.user_id, c.user_name, c.role_raw, c.role_key AS role_current, c.role_unknown,
+       coalesce(p.role, c.role_key) AS role_projected,
+       c.role_unknown AND coalesce(p.role, c.role_key) = c.role_key AS projected_unknown,
+       coalesce(p.ambiguous, false) AS role_order_ambiguous
+FROM cur c LEFT JOIN proj p USING (user_id);
 
 -- Principal classes: users with the same set of groups share every group and
 -- group-set decision. Roles are joined separately (per basis), so the class
@@ -76,13 +95,22 @@ FROM m_class_groups cg JOIN m_set_groups sg ON sg.group_id = cg.group_id
 GROUP BY cg.class_id, sg.set_id
 HAVING count(*) = max(sg.n);
 
+-- Per class: its groups and matched group sets, sorted.
+CREATE OR REPLACE TABLE m_class_lists AS
+SELECT coalesce(g.class_id, s.class_id) AS class_id, coalesce(g.groups, []) AS groups, coalesce(s.sets, []) AS sets
+FROM (SELECT class_id, list(group_id ORDER BY group_id) AS groups FROM m_class_groups GROUP BY class_id) g
+FULL JOIN (SELECT class_id, list(set_id ORDER BY set_id) AS sets FROM m_class_sets GROUP BY class_id) s USING (class_id);
+
 -- One row per user and basis: the role the ceiling and the administrator
 -- step see (spec §9.3: group rules do not depend on the basis).
 CREATE OR REPLACE TABLE m_user_basis AS
 SELECT u.user_id, u.user_name, b.basis, b.role, r.admin, r.treated_as, r.flag AS role_flag,
-       r.confidence AS role_confidence, u.role_unknown, c.class_id
+       r.confidence AS role_confidence, b.role_unknown, b.ambiguous, r.ceiling AS ceiling_column, c.class_id,
+       coalesce(l.groups, []) AS groups, coalesce(l.sets, []) AS sets
 FROM m_users u
 JOIN m_user_class c USING (user_id)
-CROSS JOIN LATERAL (VALUES ('current', u.role_current), ('projected', u.role_projected)) b(basis, role)
+LEFT JOIN m_class_lists l USING (class_id)
+CROSS JOIN LATERAL (VALUES ('current', u.role_current, false, u.role_unknown),
+                           ('projected', u.role_projected, u.role_order_ambiguous, u.projected_unknown)) b(basis, role, ambiguous, role_unknown)
 JOIN m_roles r ON r.role = b.role
 ORDER BY u.user_id;
