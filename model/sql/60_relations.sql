@@ -116,15 +116,17 @@ FROM (
                             WHEN (v.s_allow & v.b) <> 0 THEN 'GROUPSET_ALLOW'
                             ELSE 'UNSPECIFIED' END AS rule_reason
                 FROM (
-                SELECT r.*,
-                       coalesce(list_aggregate(list_transform(r.gm, lambda x: x.a), 'bit_or'), 0) AS g_allow,
-                       coalesce(list_aggregate(list_transform(r.gm, lambda x: x.d), 'bit_or'), 0) AS g_deny,
-                       coalesce(list_aggregate(list_transform(r.sm, lambda x: x.a), 'bit_or'), 0) AS s_allow,
-                       coalesce(list_aggregate(list_transform(r.sm, lambda x: x.d), 'bit_or'), 0) AS s_deny,
-                       coalesce(list_aggregate(list_transform(r.wgm, lambda x: x.a), 'bit_or'), 0) AS wg_allow,
-                       coalesce(list_aggregate(list_transform(r.wgm, lambda x: x.d), 'bit_or'), 0) AS wg_deny,
-                       coalesce(list_aggregate(list_transform(r.wsm, lambda x: x.a), 'bit_or'), 0) AS ws_allow,
-                       coalesce(list_aggregate(list_transform(r.wsm, lambda x: x.d), 'bit_or'), 0) AS ws_deny
+                SELECT r.*, ce.capability, 1::BIGINT << ce.bit AS b, ce.allowed, ce.cell_conf, ce.known, ce.retired, ce.unresolved
+                FROM (
+                SELECT q.*,
+                       coalesce(list_aggregate(list_transform(q.gm, lambda x: x.a), 'bit_or'), 0) AS g_allow,
+                       coalesce(list_aggregate(list_transform(q.gm, lambda x: x.d), 'bit_or'), 0) AS g_deny,
+                       coalesce(list_aggregate(list_transform(q.sm, lambda x: x.a), 'bit_or'), 0) AS s_allow,
+                       coalesce(list_aggregate(list_transform(q.sm, lambda x: x.d), 'bit_or'), 0) AS s_deny,
+                       coalesce(list_aggregate(list_transform(q.wgm, lambda x: x.a), 'bit_or'), 0) AS wg_allow,
+                       coalesce(list_aggregate(list_transform(q.wgm, lambda x: x.d), 'bit_or'), 0) AS wg_deny,
+                       coalesce(list_aggregate(list_transform(q.wsm, lambda x: x.a), 'bit_or'), 0) AS ws_allow,
+                       coalesce(list_aggregate(list_transform(q.wsm, lambda x: x.d), 'bit_or'), 0) AS ws_deny
                 FROM (
                     SELECT ub.user_id, ub.user_name, ub.basis, ub.role, ub.class_id, ub.admin, ub.treated_as, ub.role_flag,
                            ub.role_confidence, ub.role_unknown, ub.ambiguous,
@@ -132,7 +134,6 @@ FROM (
                            c.locked_for, c.lock_cp, c.personal, c.nested_lock, c.rl_type, c.wb_acl_id, c.acl_label,
                            c.content_type = 'table' AND c.rl_type = 'database' AS locked_db,
                            c.content_type <> 'project' AND c.owner_id IS NOT DISTINCT FROM ub.user_id AS is_owner,
-                           ce.capability, 1::BIGINT << ce.bit AS b, ce.allowed, ce.cell_conf, ce.known, ce.retired, ce.unresolved,
                            list_filter(ad.ggrants, lambda x: x.u OR list_contains(ub.groups, x.g)) AS gm,
                            list_filter(ad.sgrants, lambda x: x.u OR list_contains(ub.sets, x.g)) AS sm,
                            coalesce(ua.u_allow, 0) AS u_allow, coalesce(ua.u_deny, 0) AS u_deny, ua.label AS u_label,
@@ -143,14 +144,15 @@ FROM (
                            coalesce(uw.u_allow, 0) AS wu_allow, coalesce(uw.u_deny, 0) AS wu_deny
                     FROM m_user_basis ub
                     CROSS JOIN m_content c
-                    JOIN m_ceiling_bits ce ON ce.role = ub.role AND ce.content_type = c.content_type
                     JOIN m_acl_default ad ON ad.acl_id = c.acl_id
                     LEFT JOIN m_user_acl ua ON ua.user_id = ub.user_id AND ua.acl_id = c.acl_id
                     LEFT JOIN m_position pos ON pos.user_id = ub.user_id AND pos.project_id = c.project_id
                     LEFT JOIN m_leader_block lb ON lb.user_id = ub.user_id AND lb.project_id = c.project_id
                     LEFT JOIN m_acl_default dw ON dw.acl_id = c.wb_acl_id
                     LEFT JOIN m_user_acl uw ON uw.user_id = ub.user_id AND uw.acl_id = c.wb_acl_id
+                ) q
                 ) r
+                JOIN m_ceiling_bits ce ON ce.role = r.role AND ce.content_type = r.content_type
                 ) v
             ) w
         ) x
