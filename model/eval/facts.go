@@ -126,6 +126,7 @@ type Group struct {
 type GroupSet struct {
 	ID, Name string
 	Groups   []string // sorted
+	Members  []string // users in every group, sorted; none for an empty set
 }
 
 // Project is a project with its position in the tree resolved.
@@ -416,8 +417,12 @@ func build(r *rawFacts) (*Facts, error) {
 			if in {
 				u.inSet[s.ID] = true
 				u.GroupSets = append(u.GroupSets, s.ID)
+				s.Members = append(s.Members, u.ID)
 			}
 		}
+	}
+	for _, s := range f.GroupSets {
+		slices.Sort(s.Members)
 	}
 	for _, u := range f.Users {
 		slices.Sort(u.GroupSets)

@@ -335,39 +335,45 @@ func (f *Facts) viewsWithoutWorkbookRead(add addFunc) {
 		if k.Type != caps.View {
 			continue
 		}
-		hits := f.viewReadWithoutWorkbook(k)
-		if len(hits) == 0 {
+		n, first := f.viewReadWithoutWorkbook(k, 5)
+		if n == 0 {
 			continue
 		}
 		var names []string
-		for _, uid := range hits[:min(len(hits), 5)] {
+		for _, uid := range first {
 			names = append(names, fmt.Sprintf("%q", f.Users[uid].Name))
 		}
 		more := ""
-		if len(hits) > 5 {
-			more = fmt.Sprintf(" and %d more", len(hits)-5)
+		if n > len(first) {
+			more = fmt.Sprintf(" and %d more", n-len(first))
 		}
 		add(CodeViewWithoutWorkbookRead, caps.View, k.ID, "", "",
-			"%d users may Read view %q but not its workbook (§7.4, U6): %s%s", len(hits), f.ItemPath(k), strings.Join(names, ", "), more)
+			"%d users may Read view %q but not its workbook (§7.4, U6): %s%s", n, f.ItemPath(k), strings.Join(names, ", "), more)
 	}
 }
 
-// viewReadWithoutWorkbook returns the users (current basis, sorted) who
-// may Read the view but not its workbook; nil unless the view carries its
-// own rules.
-func (f *Facts) viewReadWithoutWorkbook(k Key) []string {
+// viewReadWithoutWorkbook counts the users (current basis) who may Read the
+// view but not its workbook, and returns the first limit of them in LUID
+// order (all when limit < 0). It is 0 unless the view carries its own rules.
+//
+// Users named by no Read rule of either list, other than through All
+// Users, all decide alike; they are counted from one representative, minus
+// those holding a position (found among the few users the chain's
+// ProjectLeader rules and owners can reach). Everyone else is evaluated
+// per membership key.
+func (f *Facts) viewReadWithoutWorkbook(k Key, limit int) (int, []string) {
 	it := f.Items[k]
 	if it == nil || it.Personal() {
-		return nil
+		return 0, nil
 	}
 	a := f.resolveACL(k, it)
 	wk := Key{caps.Workbook, it.WorkbookID}
 	if !a.ownACLView || a.set == nil {
-		return nil
+		return 0, nil
 	}
 	aw := f.resolveACL(wk, f.Items[wk])
 	var relevant []Grantee
-	named := map[string]bool{}
+	explicit := map[string]bool{} // users reached by a rule other than through All Users
 	for _, s := range []*RuleSet{a.set, aw.set} {
 		if s == nil {
 			continue
@@ -377,42 +383,145 @@ func (f *Facts) viewReadWithoutWorkbook(k Key) []string {
 				continue
 			}
 			if r.Grantee.Kind == "user" {
-				named[r.Grantee.ID] = true
+				explicit[r.Grantee.ID] = true
 			} else if !slices.Contains(relevant, r.Grantee) {
 				relevant = append(relevant, r.Grantee)
 			}
+			for _, m := range f.granteeMembers(r.Grantee) {
+				explicit[m] = true
+			}
 		}
 	}
+	eligible := func(u *User) bool {
+		ok, _, _, _ := ceilingCell(u.Current.Row, caps.View, "Read")
+		return ok && !u.Current.Row.Admin // else denied on both, or allowed on both
+	}
 	cache := map[string]bool{}
-	var hits []string
 	key := make([]byte, len(relevant))
-	for _, uid := range f.UserIDs {
-		u := f.Users[uid]
-		row := u.Current.Row
-		if ok, _, _, _ := ceilingCell(row, caps.View, "Read"); !ok || row.Admin {
-			continue // denied on both, or allowed on both
-		}
-		var hit bool
-		if named[uid] {
-			hit = f.ruleDecision(u, a.set, "Read").result == Allow && f.ruleDecision(u, aw.set, "Read").result == Deny
-		} else {
+	byRules := func(u *User) bool {
+		if a.set.Rule(Grantee{"user", u.ID}) == nil && aw.set.Rule(Grantee{"user", u.ID}) == nil {
 			for i, g := range relevant {
 				key[i] = '0'
 				if (g.Kind == "group" && u.inGroup[g.ID]) || (g.Kind == "groupset" && u.inSet[g.ID]) {
 					key[i] = '1'
 				}
 			}
-			var seen bool
-			if hit, seen = cache[string(key)]; !seen {
-				hit = f.ruleDecision(u, a.set, "Read").result == Allow && f.ruleDecision(u, aw.set, "Read").result == Deny
-				cache[string(key)] = hit
+			if hit, seen := cache[string(key)]; seen {
+				return hit
 			}
+			hit := f.ruleDecision(u, a.set, "Read").result == Allow && f.ruleDecision(u, aw.set, "Read").result == Deny
+			cache[string(key)] = hit
+			return hit
 		}
-		if hit && !f.holdsPosition(u, it, a) {
-			hits = append(hits, uid)
+		return f.ruleDecision(u, a.set, "Read").result == Allow && f.ruleDecision(u, aw.set, "Read").result == Deny
+	}
+	hitE := map[string]bool{}
+	eligibleE := 0
+	for uid := range explicit {
+		u := f.Users[uid]
+		if u == nil || !eligible(u) {
+			continue
+		}
+		eligibleE++
+		if byRules(u) && !f.holdsPosition(u, it, a) {
+			hitE[uid] = true
 		}
 	}
-	return hits
+	// The rest: one representative decides for all of them.
+	restHit := false
+	for _, uid := range f.UserIDs {
+		if u := f.Users[uid]; !explicit[uid] && eligible(u) {
+			restHit = byRules(u)
+			break
+		}
+	}
+	n := len(hitE)
+	var positioned map[string]bool
+	if restHit {
+		positioned = map[string]bool{}
+		for _, uid := range f.positionCandidates(it, a) {
+			if u := f.Users[uid]; u != nil && !explicit[uid] && eligible(u) && f.holdsPosition(u, it, a) {
+				positioned[uid] = true
+			}
+		}
+		n += f.eligibleViewReaders() - eligibleE - len(positioned)
+	}
+	var first []string
+	for _, uid := range f.UserIDs {
+		if limit >= 0 && len(first) >= limit {
+			break
+		}
+		if hitE[uid] || (restHit && !explicit[uid] && !positioned[uid] && eligible(f.Users[uid])) {
+			first = append(first, uid)
+		}
+	}
+	return n, first
+}
+
+// granteeMembers lists the users a group or group-set grantee reaches.
+func (f *Facts) granteeMembers(g Grantee) []string {
+	switch g.Kind {
+	case "group":
+		if g.ID == f.AllUsersID {
+			return nil // everybody: handled as "the rest"
+		}
+		if grp := f.Groups[g.ID]; grp != nil {
+			return grp.Members
+		}
+	case "groupset":
+		if s := f.GroupSets[g.ID]; s != nil {
+			if slices.Equal(s.Groups, []string{f.AllUsersID}) {
+				return nil
+			}
+			return s.Members
+		}
+	}
+	return nil
+}
+
+// positionCandidates lists every user who could own or lead the item's
+// project chain or own the item: owners, and the users reached by a
+// ProjectLeader rule on a chain project's controlling rules (everyone when
+// All Users is named).
+func (f *Facts) positionCandidates(it *Item, a acl) []string {
+	out := []string{it.OwnerID}
+	if a.project == nil {
+		return out
+	}
+	for _, q := range a.project.Chain {
+		out = append(out, f.Projects[q].OwnerID)
+		s := f.RuleSet(Key{caps.Project, f.Projects[q].Controlling}, RuleSetItem)
+		if s == nil {
+			continue
+		}
+		for _, r := range s.Rules {
+			if r.Caps["ProjectLeader"] != ModeAllow {
+				continue
+			}
+			switch {
+			case r.Grantee.Kind == "user":
+				out = append(out, r.Grantee.ID)
+			case r.Grantee.Kind == "group" && r.Grantee.ID == f.AllUsersID,
+				r.Grantee.Kind == "groupset" && f.GroupSets[r.Grantee.ID] != nil && slices.Equal(f.GroupSets[r.Grantee.ID].Groups, []string{f.AllUsersID}):
+				return f.UserIDs
+			default:
+				out = append(out, f.granteeMembers(r.Grantee)...)
+			}
+		}
+	}
+	return out
+}
+
+// eligibleViewReaders counts users whose current role may hold view Read
+// and who are not administrators.
+func (f *Facts) eligibleViewReaders() int {
+	n := 0
+	for _, u := range f.Users {
+		if ok, _, _, _ := ceilingCell(u.Current.Row, caps.View, "Read"); ok && !u.Current.Row.Admin {
+			n++
+		}
+	}
+	return n
 }
 
 // holdsPosition reports whether the user owns or leads the item's project

@@ -180,8 +180,11 @@ func checkSite(t *testing.T, s *site.Site, seed uint64) int {
 				want = append(want, uid)
 			}
 		}
-		if got := f.viewReadWithoutWorkbook(k); !slices.Equal(got, want) {
-			t.Fatalf("seed %d: view %s: VIEW_WITHOUT_WORKBOOK_READ users %v, Decide says %v", seed, f.Name(k.Type, k.ID), got, want)
+		if n, got := f.viewReadWithoutWorkbook(k, -1); n != len(want) || !slices.Equal(got, want) {
+			t.Fatalf("seed %d: view %s: VIEW_WITHOUT_WORKBOOK_READ users %d %v, Decide says %v", seed, f.Name(k.Type, k.ID), n, got, want)
+		}
+		if n, got := f.viewReadWithoutWorkbook(k, 2); n != len(want) || !slices.Equal(got, want[:min(2, len(want))]) {
+			t.Fatalf("seed %d: view %s: limited VIEW_WITHOUT_WORKBOOK_READ users %d %v, Decide says %v", seed, f.Name(k.Type, k.ID), n, got, want)
 		}
 	}
 	a, b := Findings(f), Findings(g)
