@@ -24,7 +24,9 @@ func extractSite(t *testing.T, s *site.Site) *model.DB {
 		ServerURL:   srv.URL,
 		Credentials: tableau.Credentials{PATName: tableautest.DefaultPATName, PATSecret: tableautest.DefaultPATSecret, ContentURL: srv.ContentURL},
 		OutRoot:     t.TempDir(),
-		NoLineage:   true,
+		// Lineage on: REST gives no table -> database link; the
+		// Metadata API does (PS-36).
+		NoLineage:   false,
 		ToolVersion: "test",
 		RetryPolicy: &tableau.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond, MaxWait: time.Second, MaxReSignIns: 1},
 	})
@@ -48,9 +50,7 @@ func extractSite(t *testing.T, s *site.Site) *model.DB {
 // knownE2E lists vectors that fail end to end for a reason outside the
 // model, with the reason. A listed vector that passes fails the test so the
 // entry gets removed.
-var knownE2E = map[string]string{
-	"PS-36": "the snapshot has no table -> database link: tables.database_id is empty after extraction (REST tableType carries no database reference; only <location>)",
-}
+var knownE2E = map[string]string{}
 
 // TestVectorsEndToEnd runs every spec vector the way production data flows:
 // site -> REST simulator -> extractor -> Parquet snapshot -> LoadSnapshot ->

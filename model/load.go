@@ -36,6 +36,9 @@ type SnapshotInfo struct {
 	Absent   []string
 	Manifest snapshot.Manifest
 	Stats    BuildStats
+	// TableDatabasesFromLineage counts tables whose database was taken from
+	// the lineage (REST's tableType has no database reference).
+	TableDatabasesFromLineage int64
 }
 
 // IncompleteError means the manifest says the extraction was incomplete and
@@ -180,13 +183,42 @@ func (d *DB) LoadSnapshot(ctx context.Context, dir string, opts LoadOptions) (Sn
 		}
 		info.Rows[t.Name] = n
 	}
-	lineage := !slices.Contains(info.Absent, "lineage_nodes")
+	lineage := !slices.Contains(info.Absent, "lineage_nodes") && !slices.Contains(info.Absent, "lineage_edges")
+	if lineage {
+		n, err := d.tableDatabasesFromLineage(ctx)
+		if err != nil {
+			return info, err
+		}
+		info.TableDatabasesFromLineage = n
+	}
 	if err := d.RecordSnapshot(ctx, m, dir, opts.AllowIncomplete, lineage, true); err != nil {
 		return info, err
 	}
 	st, err := d.Build(ctx)
 	info.Stats = st
 	return info, err
+}
+
+// tableDatabasesFromLineage fills tables.database_id where REST left it
+// empty: the REST schema has no table -> database reference, and without it
+// a table of a LockedToDatabase database would be evaluated on its own rules
+// (spec §7.3). The Metadata API's database>table edges carry the link. The
+// snapshot table itself is completed, so that every reader of the model
+// (model/eval included) sees the same facts.
+func (d *DB) tableDatabasesFromLineage(ctx context.Context) (int64, error) {
+	res, err := d.db.ExecContext(ctx, `UPDATE tables SET database_id = l.db
+		FROM (SELECT t.luid AS table_luid, min(db.luid) AS db
+		      FROM lineage_edges e
+		      JOIN lineage_nodes db ON db.id = e.from_id AND db.kind = 'database'
+		      JOIN lineage_nodes t ON t.id = e.to_id AND t.kind = 'table'
+		      WHERE e.relation = 'database>table' AND coalesce(db.luid, '') <> '' AND coalesce(t.luid, '') <> ''
+		      GROUP BY t.luid) l
+		WHERE tables.id = l.table_luid AND coalesce(tables.database_id, '') = ''`)
+	if err != nil {
+		return 0, fmt.Errorf("linking tables to databases through lineage: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
 }
 
 // loadParquet fills table t from Parquet files, selecting the catalogue's

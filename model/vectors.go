@@ -177,6 +177,19 @@ func CheckVector(ctx context.Context, db *sql.DB, v Vector) ([]Outcome, error) {
 		}
 		out = append(out, o)
 	}
+	for _, want := range v.Findings {
+		o := Outcome{Expectation: Expectation{User: "-", Item: "-", Cap: "finding " + want, Result: "present"}}
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM model_findings WHERE short = ?`, want).Scan(&n); err != nil {
+			return nil, fmt.Errorf("vector %s: looking up finding %s: %w", v.ID, want, err)
+		}
+		o.GotResult = "present"
+		if n == 0 {
+			o.GotResult = "absent"
+			o.Problems = append(o.Problems, fmt.Sprintf("finding %s not reported", want))
+		}
+		out = append(out, o)
+	}
 	return out, nil
 }
 
