@@ -431,42 +431,56 @@ func (r *run) drift(ctx context.Context) error {
 		return err
 	}
 	sel := func(body string) string { return r.findingsInsert(body, `''`) }
-	// The slice of effective access every drift query reads, expanded once:
+	// The allowed effective access every drift query reads, expanded once:
 	// the items some rule scopes, for the capabilities some rule names.
-	// The three queries below then join this table rather than each
-	// expanding the view.
-	if err := r.exec(ctx, "reading effective permissions in scope", `CREATE OR REPLACE TEMP TABLE rules_e AS
-		SELECT e.user_id, e.content_type, e.content_id, e.capability, e.decision, e.reason, e.deciding_rule, e.confidence, e.flags
-		FROM effective_permissions e
-		SEMI JOIN (SELECT DISTINCT i.content_type, i.content_id, k.capability FROM rules_item i
-			JOIN rules_cap k ON k.rule_id = i.rule_id AND k.content_type = i.content_type) w
-			ON w.content_type = e.content_type AND w.content_id = e.content_id AND w.capability = e.capability
-		WHERE e.basis = 'current'`); err != nil {
+	if err := r.exec(ctx, "reading effective permissions in scope", `CREATE OR REPLACE TEMP TABLE rules_e(user_id VARCHAR,
+		content_type VARCHAR, content_id VARCHAR, capability VARCHAR, decision VARCHAR, reason VARCHAR, deciding_rule VARCHAR,
+		confidence VARCHAR, flags VARCHAR[])`); err != nil {
 		return err
 	}
-	// Expected access that is not allowed. A triple with no effective
-	// permission row at all is reported too (reason NO_DECISION): a gap in
-	// the model must never read as compliance.
-	missing := `SELECT 'missing' AS kind, NULL::VARCHAR AS check_id, i.rule_id, coalesce(rr.severity, 'medium'),
-			u.user_id, i.content_type, i.content_id, k.capability,
-			coalesce(e.decision, 'deny'), coalesce(e.reason, 'NO_DECISION'), e.deciding_rule, coalesce(e.confidence, 'D'), e.flags,
-			CASE WHEN e.decision IS NULL THEN 'expected ' || k.capability || ' but the model has no decision for it'
-			     ELSE 'expected ' || k.capability || ', denied (' || e.reason || ')' END,
-			u.line, u.ref
+	if err := r.fillEffective(ctx, "rules_e", `SELECT DISTINCT i.content_type, i.content_id, k.capability, NULL AS user_id
+		FROM rules_item i JOIN rules_cap k ON k.rule_id = i.rule_id AND k.content_type = i.content_type`, "decision = 'allow'"); err != nil {
+		return err
+	}
+	// Expected access that is not allowed; then the decisions that denied
+	// it. A triple with no effective permission row at all is reported too
+	// (reason NO_DECISION): a gap in the model must never read as
+	// compliance.
+	stmts := []string{
+		`CREATE OR REPLACE TEMP TABLE rules_missing AS
+		SELECT i.rule_id, coalesce(rr.severity, 'medium') AS severity, u.user_id, i.content_type, i.content_id, k.capability, u.line, u.ref
 		FROM rules_item i
 		JOIN rules_rule rr ON rr.rule_id = i.rule_id
 		JOIN rules_cap k ON k.rule_id = i.rule_id AND k.content_type = i.content_type AND k.mode = 'allow'
 		JOIN rules_user u ON u.rule_id = i.rule_id
-		LEFT JOIN rules_e e ON e.user_id = u.user_id AND e.content_type = i.content_type
-			AND e.content_id = i.content_id AND e.capability = k.capability
-		WHERE e.decision IS DISTINCT FROM 'allow'`
+		ANTI JOIN rules_e e ON e.user_id = u.user_id AND e.content_type = i.content_type
+			AND e.content_id = i.content_id AND e.capability = k.capability`,
+		`CREATE OR REPLACE TEMP TABLE rules_denied AS SELECT * FROM rules_e LIMIT 0`,
+	}
+	for _, q := range stmts {
+		if err := r.exec(ctx, "computing missing access", q); err != nil {
+			return err
+		}
+	}
+	if err := r.fillEffective(ctx, "rules_denied", `SELECT DISTINCT content_type, content_id, capability, user_id FROM rules_missing`, "decision <> 'allow'"); err != nil {
+		return err
+	}
+	missing := `SELECT 'missing' AS kind, NULL::VARCHAR AS check_id, m.rule_id, m.severity,
+			m.user_id, m.content_type, m.content_id, m.capability,
+			coalesce(e.decision, 'deny'), coalesce(e.reason, 'NO_DECISION'), e.deciding_rule, coalesce(e.confidence, 'D'), e.flags,
+			CASE WHEN e.decision IS NULL THEN 'expected ' || m.capability || ' but the model has no decision for it'
+			     ELSE 'expected ' || m.capability || ', denied (' || e.reason || ')' END,
+			m.line, m.ref
+		FROM rules_missing m
+		LEFT JOIN rules_denied e ON e.user_id = m.user_id AND e.content_type = m.content_type
+			AND e.content_id = m.content_id AND e.capability = m.capability`
 	if err := r.exec(ctx, "computing missing access", sel(missing)); err != nil {
 		return err
 	}
 	// Allowed in the scope of an exclusive rule: candidates, then those some
 	// allow rule expects are removed (by joining the candidates' keys with
 	// the rules, never by expanding every rule's users × items).
-	stmts := []string{
+	stmts = []string{
 		`CREATE OR REPLACE TEMP TABLE rules_excess AS
 		SELECT i.rule_id, rr.severity, rr.line, rr.ref, e.user_id, e.content_type, e.content_id, e.capability,
 			e.decision, e.reason, e.deciding_rule, e.confidence, e.flags
@@ -499,9 +513,75 @@ func (r *run) drift(ctx context.Context) error {
 		`DROP TABLE rules_excess`,
 		`DROP TABLE rules_expected`,
 		`DROP TABLE rules_e`,
+		`DROP TABLE rules_missing`,
+		`DROP TABLE rules_denied`,
 	}
 	for _, s := range stmts {
 		if err := r.exec(ctx, "computing excess and forbidden access", s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fillEffective copies rows of effective_permissions (current basis,
+// matching where) into dst for the (content_type, content_id, capability,
+// user_id) tuples of query q; a NULL user_id means every user. The view
+// evaluates users × items × capabilities only for the rows a query asks
+// for, and only constant filters reach inside it, so the tuples are sent in
+// chunks of items as literal lists: a loop over item chunks, never over
+// users × items.
+func (r *run) fillEffective(ctx context.Context, dst, q, where string) error {
+	rs, err := r.conn.QueryContext(ctx, `SELECT content_type, content_id,
+			string_agg(DISTINCT capability, ',' ORDER BY capability), coalesce(list(DISTINCT user_id ORDER BY user_id) FILTER (WHERE user_id IS NOT NULL), []::VARCHAR[]),
+			bool_or(user_id IS NULL)
+		FROM (`+q+`) GROUP BY content_type, content_id ORDER BY 1, 3, 2`)
+	if err != nil {
+		return fmt.Errorf("reading effective permissions in scope: %w", err)
+	}
+	type chunk struct {
+		ctype, caps string
+		ids, users  []string
+		allUsers    bool
+	}
+	var chunks []*chunk
+	var cur *chunk
+	const maxIDs, maxUsers = 400, 2000
+	for rs.Next() {
+		var ctype, id, capList string
+		var users []any
+		var all bool
+		if err := rs.Scan(&ctype, &id, &capList, &users, &all); err != nil {
+			rs.Close()
+			return fmt.Errorf("reading effective permissions in scope: %w", err)
+		}
+		if cur == nil || cur.ctype != ctype || cur.caps != capList || len(cur.ids) >= maxIDs {
+			cur = &chunk{ctype: ctype, caps: capList}
+			chunks = append(chunks, cur)
+		}
+		cur.ids = append(cur.ids, id)
+		cur.allUsers = cur.allUsers || all
+		for _, u := range users {
+			if s, ok := u.(string); ok && !cur.allUsers && len(cur.users) <= maxUsers {
+				cur.users = append(cur.users, s)
+			}
+		}
+	}
+	if err := rs.Err(); err != nil {
+		rs.Close()
+		return fmt.Errorf("reading effective permissions in scope: %w", err)
+	}
+	rs.Close()
+	for _, c := range chunks {
+		filter := fmt.Sprintf("basis = 'current' AND content_type = %s AND content_id IN (%s) AND capability IN (%s) AND %s",
+			ql(c.ctype), qlist(c.ids), qlist(strings.Split(c.caps, ",")), where)
+		if !c.allUsers && len(c.users) <= maxUsers {
+			slices.Sort(c.users)
+			filter += fmt.Sprintf(" AND user_id IN (%s)", qlist(slices.Compact(c.users)))
+		}
+		if err := r.exec(ctx, "reading effective permissions in scope", `INSERT INTO `+dst+`
+			SELECT user_id, content_type, content_id, capability, decision, reason, deciding_rule, confidence, flags
+			FROM effective_permissions WHERE `+filter); err != nil {
 			return err
 		}
 	}
