@@ -141,6 +141,8 @@ func normalise(s string) string {
 	s = durations.ReplaceAllString(s, "<dur>")
 	s = tempPaths.ReplaceAllString(s, "<out>/")
 	s = localURLs.ReplaceAllString(s, "<server>")
+	// Column widths follow the lengths of the values just replaced.
+	s = regexp.MustCompile(` {2,}`).ReplaceAllString(s, "  ")
 	return snapTimes.ReplaceAllString(s, "<time>")
 }
 
