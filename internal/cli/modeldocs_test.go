@@ -2,6 +2,9 @@ package cli
 
 import (
 	"database/sql"
+	"go/doc/comment"
+	"go/parser"
+	"go/token"
 	"fmt"
 	"slices"
 	"strings"
@@ -48,4 +51,23 @@ func TestModelDocs(t *testing.T) {
 		b.WriteString("\n")
 	}
 	golden(t, "../../../../docs/model.md", b.String())
+}
+
+// docs/matrix.md is the rules package's documentation (the matrix format,
+// error codes and findings tables), rendered as Markdown so it can be read
+// without Go tooling.
+func TestMatrixDocs(t *testing.T) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "../../rules/doc.go", nil, parser.ParseComments|parser.PackageClauseOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Doc == nil {
+		t.Fatal("rules/doc.go has no package comment")
+	}
+	var p comment.Parser
+	pr := comment.Printer{HeadingLevel: 2}
+	md := "# The expected access matrix\n\n<!-- Generated from rules/doc.go by `go test ./internal/cli -run TestMatrixDocs -update`. Do not edit. -->\n\n" +
+		string(pr.Markdown(p.Parse(f.Doc.Text())))
+	golden(t, "../../../../docs/matrix.md", md)
 }
