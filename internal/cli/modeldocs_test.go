@@ -2,10 +2,10 @@ package cli
 
 import (
 	"database/sql"
+	"fmt"
 	"go/doc/comment"
 	"go/parser"
 	"go/token"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
