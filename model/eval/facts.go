@@ -97,6 +97,9 @@ type User struct {
 	GroupSets         []string // sorted: non-empty sets all of whose groups are in Groups
 	inGroup           map[string]bool
 	inSet             map[string]bool
+	// viewReader: the current role may hold view Read and is not an
+	// administrator (VIEW_WITHOUT_WORKBOOK_READ candidates).
+	viewReader bool
 }
 
 // InGroup reports membership, All Users included.
@@ -178,6 +181,10 @@ type Facts struct {
 	UserIDs    []string
 	ProjectIDs []string
 	ItemKeys   []Key
+
+	// eligibleViewReaders counts users whose current role may hold view
+	// Read and who are not administrators (VIEW_WITHOUT_WORKBOOK_READ).
+	eligibleViewReaders int
 
 	ruleSets map[ruleKey]*RuleSet
 	ruleKeys []ruleKey
@@ -427,6 +434,10 @@ func build(r *rawFacts) (*Facts, error) {
 	for _, u := range f.Users {
 		slices.Sort(u.GroupSets)
 		f.resolveRoles(u)
+		if ok, _, _, _ := ceilingCell(u.Current.Row, caps.View, "Read"); ok && !u.Current.Row.Admin {
+			u.viewReader = true
+			f.eligibleViewReaders++
+		}
 	}
 	if err := f.buildProjects(r.projects, dangle); err != nil {
 		return nil, err

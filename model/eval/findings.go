@@ -387,15 +387,10 @@ func (f *Facts) viewReadWithoutWorkbook(k Key, limit int) (int, []string) {
 			} else if !slices.Contains(relevant, r.Grantee) {
 				relevant = append(relevant, r.Grantee)
 			}
-			for _, m := range f.granteeMembers(r.Grantee) {
-				explicit[m] = true
-			}
 		}
 	}
-	eligible := func(u *User) bool {
-		ok, _, _, _ := ceilingCell(u.Current.Row, caps.View, "Read")
-		return ok && !u.Current.Row.Admin // else denied on both, or allowed on both
-	}
+	// Others are denied on both (ceiling) or allowed on both (administrators).
+	eligible := func(u *User) bool { return u.viewReader }
 	cache := map[string]bool{}
 	key := make([]byte, len(relevant))
 	byRules := func(u *User) bool {
@@ -414,6 +409,33 @@ func (f *Facts) viewReadWithoutWorkbook(k Key, limit int) (int, []string) {
 			return hit
 		}
 		return f.ruleDecision(u, a.set, "Read").result == Allow && f.ruleDecision(u, aw.set, "Read").result == Deny
+	}
+	if !f.membershipCanHit(relevant, byRules) {
+		// No combination of group and group-set memberships gives view Read
+		// without workbook Read: only users with a user rule can.
+		var hits []string
+		for _, s := range []*RuleSet{a.set, aw.set} {
+			if s == nil {
+				continue
+			}
+			for _, r := range s.Rules {
+				if u := f.Users[r.Grantee.ID]; r.Grantee.Kind == "user" && u != nil && eligible(u) && !slices.Contains(hits, u.ID) &&
+					byRules(u) && !f.holdsPosition(u, it, a) {
+					hits = append(hits, u.ID)
+				}
+			}
+		}
+		slices.Sort(hits)
+		n := len(hits)
+		if limit >= 0 && len(hits) > limit {
+			hits = hits[:limit]
+		}
+		return n, hits
+	}
+	for _, g := range relevant {
+		for _, m := range f.granteeMembers(g) {
+			explicit[m] = true
+		}
 	}
 	hitE := map[string]bool{}
 	eligibleE := 0
@@ -444,18 +466,63 @@ func (f *Facts) viewReadWithoutWorkbook(k Key, limit int) (int, []string) {
 				positioned[uid] = true
 			}
 		}
-		n += f.eligibleViewReaders() - eligibleE - len(positioned)
+		n += f.eligibleViewReaders - eligibleE - len(positioned)
 	}
 	var first []string
+	if !restHit {
+		for uid := range hitE {
+			first = append(first, uid)
+		}
+		slices.Sort(first)
+		if limit >= 0 && len(first) > limit {
+			first = first[:limit]
+		}
+		return n, first
+	}
 	for _, uid := range f.UserIDs {
 		if limit >= 0 && len(first) >= limit {
 			break
 		}
-		if hitE[uid] || (restHit && !explicit[uid] && !positioned[uid] && eligible(f.Users[uid])) {
+		if hitE[uid] || (!explicit[uid] && !positioned[uid] && eligible(f.Users[uid])) {
 			first = append(first, uid)
 		}
 	}
 	return n, first
+}
+
+// membershipCanHit tries every combination of membership in the relevant
+// groups and group sets (All Users always in) with a user that has no user
+// rule, and reports whether any gives a hit. Combinations no real user has
+// only err towards true, which sends the caller to the per-user path.
+func (f *Facts) membershipCanHit(relevant []Grantee, hit func(*User) bool) bool {
+	if len(relevant) > 10 {
+		return true
+	}
+	always := func(g Grantee) bool {
+		return (g.Kind == "group" && g.ID == f.AllUsersID) ||
+			(g.Kind == "groupset" && f.GroupSets[g.ID] != nil && slices.Equal(f.GroupSets[g.ID].Groups, []string{f.AllUsersID}))
+	}
+	for mask := 0; mask < 1<<len(relevant); mask++ {
+		fake := &User{inGroup: map[string]bool{}, inSet: map[string]bool{}}
+		possible := true
+		for i, g := range relevant {
+			in := mask&(1<<i) != 0
+			if always(g) && !in {
+				possible = false
+				break
+			}
+			if in && g.Kind == "group" {
+				fake.inGroup[g.ID] = true
+			}
+			if in && g.Kind == "groupset" {
+				fake.inSet[g.ID] = true
+			}
+		}
+		if possible && hit(fake) {
+			return true
+		}
+	}
+	return false
 }
 
 // granteeMembers lists the users a group or group-set grantee reaches.
@@ -510,18 +577,6 @@ func (f *Facts) positionCandidates(it *Item, a acl) []string {
 		}
 	}
 	return out
-}
-
-// eligibleViewReaders counts users whose current role may hold view Read
-// and who are not administrators.
-func (f *Facts) eligibleViewReaders() int {
-	n := 0
-	for _, u := range f.Users {
-		if ok, _, _, _ := ceilingCell(u.Current.Row, caps.View, "Read"); ok && !u.Current.Row.Admin {
-			n++
-		}
-	}
-	return n
 }
 
 // holdsPosition reports whether the user owns or leads the item's project

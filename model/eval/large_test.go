@@ -44,6 +44,15 @@ func TestLarge(t *testing.T) {
 				worst = max(worst, time.Since(t1))
 			}
 			tDecide := time.Since(t0)
+			nop := func(code, objType, objID, relType, relID, format string, args ...any) {}
+			for _, phase := range []struct {
+				name string
+				run  func(addFunc)
+			}{{"stale", f.staleRules}, {"users", f.userFindings}, {"leaders", f.inheritedLeaders}, {"views", f.viewsWithoutWorkbookRead}} {
+				t0 = time.Now()
+				phase.run(nop)
+				t.Logf("%s: findings phase %s %v", preset, phase.name, time.Since(t0))
+			}
 			t0 = time.Now()
 			fs := Findings(f)
 			tFind := time.Since(t0)
