@@ -489,12 +489,18 @@ func (r *run) drift(ctx context.Context) error {
 		JOIN rules_cap k ON k.rule_id = i.rule_id AND k.content_type = i.content_type AND k.mode = 'allow'
 		JOIN rules_e e ON e.content_type = i.content_type AND e.content_id = i.content_id AND e.capability = k.capability
 		WHERE e.decision = 'allow' AND (rr.include_admins OR e.reason <> 'ADMIN')`,
-		`CREATE OR REPLACE TEMP TABLE rules_expected AS
-		SELECT DISTINCT x.user_id, x.content_type, x.content_id, x.capability
+		// In two steps so the join order is fixed: candidates to the rules
+		// whose scope and capabilities cover them (few per item), then to
+		// those rules' users. Joining the rules' items and users first would
+		// expand every rule's users × items.
+		`CREATE OR REPLACE TEMP TABLE rules_cover AS
+		SELECT DISTINCT x.user_id, x.content_type, x.content_id, x.capability, i.rule_id
 		FROM (SELECT DISTINCT user_id, content_type, content_id, capability FROM rules_excess) x
 		JOIN rules_item i ON i.content_type = x.content_type AND i.content_id = x.content_id
-		JOIN rules_cap k ON k.rule_id = i.rule_id AND k.content_type = x.content_type AND k.capability = x.capability AND k.mode = 'allow'
-		JOIN rules_user u ON u.rule_id = i.rule_id AND u.user_id = x.user_id`,
+		JOIN rules_cap k ON k.rule_id = i.rule_id AND k.content_type = x.content_type AND k.capability = x.capability AND k.mode = 'allow'`,
+		`CREATE OR REPLACE TEMP TABLE rules_expected AS
+		SELECT DISTINCT c.user_id, c.content_type, c.content_id, c.capability
+		FROM rules_cover c SEMI JOIN rules_user u ON u.rule_id = c.rule_id AND u.user_id = c.user_id`,
 		sel(`SELECT 'excess', NULL::VARCHAR, x.rule_id, coalesce(x.severity, 'high'), x.user_id, x.content_type, x.content_id, x.capability,
 			x.decision, x.reason, x.deciding_rule, x.confidence, x.flags,
 			'holds ' || x.capability || ' (' || x.reason || ') but no rule expects it', x.line, x.ref
@@ -512,6 +518,7 @@ func (r *run) drift(ctx context.Context) error {
 			AND (NOT rr.has_grantees OR EXISTS (SELECT 1 FROM rules_user u WHERE u.rule_id = i.rule_id AND u.user_id = e.user_id))`),
 		`DROP TABLE rules_excess`,
 		`DROP TABLE rules_expected`,
+		`DROP TABLE rules_cover`,
 		`DROP TABLE rules_e`,
 		`DROP TABLE rules_missing`,
 		`DROP TABLE rules_denied`,

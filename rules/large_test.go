@@ -88,59 +88,63 @@ func TestCheckLarge(t *testing.T) {
 }
 
 // largeMatrix writes rules the way a business would for a big site: per
-// top-level project, its groups' template, some exclusive; forbids by tag;
-// name globs; site-role grantees.
+// project, the groups its workbook defaults name, with their template (half
+// exclusive); forbids by tag in a branch; name globs; site-role grantees.
+// Such a policy mostly matches the site, so the findings are the drift a
+// review would find rather than every access on the site.
 func largeMatrix(t *testing.T, s *site.Site, n int) *Matrix {
 	r := rand.New(rand.NewPCG(1, 2))
 	byID := map[string]*site.Project{}
 	for i := range s.Projects {
 		byID[s.Projects[i].ID] = &s.Projects[i]
 	}
-	var paths []string
-	for _, p := range s.Projects {
+	groupName := map[string]string{}
+	for _, g := range s.Groups {
+		groupName[g.ID] = site.DisplayName(g.Name, g.ID)
+	}
+	pathOf := func(p *site.Project) string {
 		path := site.DisplayName(p.Name, p.ID)
 		for q := byID[p.Parent]; q != nil; q = byID[q.Parent] {
 			path = site.DisplayName(q.Name, q.ID) + "/" + path
 		}
-		if strings.Count(path, "/") <= 1 {
-			paths = append(paths, path)
-		}
-	}
-	var groups []string
-	for _, g := range s.Groups {
-		if g.ID != site.AllUsersID && len(g.Members) > 0 {
-			groups = append(groups, site.DisplayName(g.Name, g.ID))
-		}
+		return path
 	}
 	m := &Matrix{Version: 1, Name: "L policy", Hygiene: map[string]*HygieneSetting{}}
-	for i := range n {
-		rule := &Rule{ID: fmt.Sprintf("r%03d", i)}
-		p := escapeGlob(paths[r.IntN(len(paths))]) + "/**"
-		switch {
-		case i%10 < 6: // allow by group, half exclusive
-			rule.Scope = Scope{Projects: []string{p}, Types: []string{"workbook", "view"}}
-			if i%3 == 0 {
-				rule.Scope.Types = []string{"datasource"}
-			}
-			for range 1 + r.IntN(3) {
-				rule.Grantees = append(rule.Grantees, Grantee{Kind: "group", Name: groups[r.IntN(len(groups))]})
-			}
-			rule.Allow = []string{[]string{"View", "Explore"}[r.IntN(2)]}
-			rule.Exclusive = i%2 == 0
-		case i%10 < 8: // forbid by tag in a branch
-			rule.Scope = Scope{Projects: []string{p}, Tags: []string{[]string{"confidential", "pii"}[r.IntN(2)]}}
-			rule.Forbid = []string{"ExportXml", "ViewUnderlyingData"}
-		case i%10 == 8: // name glob
-			rule.Scope = Scope{Projects: []string{p}, Names: []string{string(rune('A'+r.IntN(26))) + "*"}, Types: []string{"workbook"}}
-			rule.Grantees = []Grantee{{Kind: "group", Name: groups[r.IntN(len(groups))]}}
-			rule.Allow = []string{"Read"}
-		default: // site roles
-			rule.Scope = Scope{Projects: []string{p}, Types: []string{"workbook"}}
-			rule.Grantees = []Grantee{{Kind: "site_role", Name: "Creator"}}
-			rule.Allow = []string{"Read", "ExportXml"}
-			rule.Exclusive = true
-		}
+	add := func(rule *Rule) {
+		rule.ID = fmt.Sprintf("r%03d", len(m.Rules))
 		m.Rules = append(m.Rules, rule)
+	}
+	for _, p := range r.Perm(len(s.Projects)) {
+		proj := &s.Projects[p]
+		if len(m.Rules) >= n*3/4 {
+			break
+		}
+		for _, dr := range proj.Defaults["workbook"] {
+			kind, id, err := site.ParseGrantee(dr.Grantee)
+			if err != nil || kind != "group" || dr.Template == "" || dr.Template == "None" || dr.Template == "Denied" || len(m.Rules) >= n*3/4 {
+				continue
+			}
+			add(&Rule{Scope: Scope{Projects: []string{escapeGlob(pathOf(proj))}, Types: []string{"workbook"}},
+				Grantees: []Grantee{{Kind: "group", Name: groupName[id]}}, Allow: []string{dr.Template}, Exclusive: len(m.Rules)%2 == 0})
+		}
+	}
+	var tops []string
+	for i := range s.Projects {
+		if s.Projects[i].Parent == "" {
+			tops = append(tops, escapeGlob(pathOf(&s.Projects[i]))+"/**")
+		}
+	}
+	for len(m.Rules) < n {
+		p := tops[r.IntN(len(tops))]
+		switch len(m.Rules) % 3 {
+		case 0:
+			add(&Rule{Scope: Scope{Projects: []string{p}, Tags: []string{"confidential"}}, Forbid: []string{"ExportXml", "ViewUnderlyingData"}})
+		case 1:
+			add(&Rule{Scope: Scope{Projects: []string{p}, Tags: []string{"pii"}, Types: []string{"datasource"}}, Forbid: []string{"ExportXml"}})
+		default:
+			add(&Rule{Scope: Scope{Projects: []string{p}, Types: []string{"workbook"}, Names: []string{string(rune('A'+r.IntN(26))) + "*"}},
+				Grantees: []Grantee{{Kind: "site_role", Name: "Creator"}}, Allow: []string{"Read"}})
+		}
 	}
 	d := &diags{}
 	m.compile(d)
