@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"github.com/tabaudit/tabaudit/extract"
 	"strings"
 	"testing"
 )
@@ -37,5 +38,24 @@ func TestQueryCSVGuardsFormulas(t *testing.T) {
 	out, _, code := runCmd(t, "sql", "--db", db, "--format", "csv", "SELECT '=HYPERLINK(\"x\")' AS name, -1 AS n, '+cmd' AS c")
 	if code != 0 || out != "name,n,c\n\"'=HYPERLINK(\"\"x\"\")\",-1,'+cmd\n" {
 		t.Errorf("exit %d\n%q", code, out)
+	}
+}
+
+func TestProgressRendererTerminal(t *testing.T) {
+	var b strings.Builder
+	p := newProgressRenderer(&b, true)
+	pr := extract.Progress{Site: "acme", Requests: 7, Stages: []extract.StageProgress{{Name: "users", Done: 5, Total: 10}, {Name: "permissions", Done: 0, Total: 40}}}
+	p.update(pr)
+	pr.Stages[0].Done = 10
+	p.update(pr)
+	out := b.String()
+	if !strings.Contains(out, "\x1b[3A") || strings.Count(out, "users") != 2 || !strings.Contains(out, "10/10") || !strings.Contains(out, "0/40") {
+		t.Errorf("terminal progress:\n%q", out)
+	}
+	b.Reset()
+	q := newProgressRenderer(&b, false)
+	q.update(pr)
+	if got := b.String(); !strings.Contains(got, "users 10/10, permissions 0/40") || strings.Contains(got, "\x1b") {
+		t.Errorf("plain progress: %q", got)
 	}
 }

@@ -226,41 +226,49 @@ func printExtractSummary(w io.Writer, s extract.SiteResult) {
 // progressRenderer draws the library's progress callbacks: a bar on a
 // terminal, a plain line per callback otherwise (callbacks then come every
 // 10 s).
+// progressRenderer shows extraction progress: on a terminal, one bar per
+// stage redrawn in place; otherwise a plain line per update, for logs.
 type progressRenderer struct {
-	w   io.Writer
-	tty bool
-	bar *progressbar.ProgressBar
+	w     io.Writer
+	tty   bool
+	bars  map[string]*progressbar.ProgressBar
+	lines int // lines drawn last time, to move back over them
 }
 
 func newProgressRenderer(w io.Writer, tty bool) *progressRenderer {
-	return &progressRenderer{w: w, tty: tty}
+	return &progressRenderer{w: w, tty: tty, bars: map[string]*progressbar.ProgressBar{}}
 }
 
 func (p *progressRenderer) update(pr extract.Progress) {
-	var done, total int64
 	var parts []string
 	for _, s := range pr.Stages {
-		done += s.Done
-		total += s.Total
 		parts = append(parts, fmt.Sprintf("%s %d/%d", s.Name, s.Done, s.Total))
 	}
-	line := fmt.Sprintf("[%s] requests %d, retries %d, 429s %d, re-sign-ins %d", pr.Site, pr.Requests, pr.Retries, pr.Throttled, pr.ReSignIns)
+	line := fmt.Sprintf("[%s] %s  requests %d, retries %d, 429s %d, re-sign-ins %d", pr.Site, pr.Elapsed.Round(time.Second),
+		pr.Requests, pr.Retries, pr.Throttled, pr.ReSignIns)
 	if !p.tty {
-		fmt.Fprintf(p.w, "%s %s | %s\n", pr.Elapsed.Round(time.Second), line, strings.Join(parts, ", "))
+		fmt.Fprintf(p.w, "%s | %s\n", line, strings.Join(parts, ", "))
 		return
 	}
-	if p.bar == nil {
-		p.bar = progressbar.NewOptions64(max(total, 1), progressbar.OptionSetWriter(p.w), progressbar.OptionShowCount(),
-			progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+	var b strings.Builder
+	if p.lines > 0 {
+		fmt.Fprintf(&b, "\x1b[%dA", p.lines)
 	}
-	p.bar.ChangeMax64(max(total, 1))
-	p.bar.Describe(line)
-	_ = p.bar.Set64(done)
+	fmt.Fprintf(&b, "\r\x1b[2K%s\n", line)
+	for _, s := range pr.Stages {
+		bar := p.bars[s.Name]
+		if bar == nil {
+			// Bars render into strings; this renderer owns the screen lines.
+			bar = progressbar.NewOptions64(max(s.Total, 1), progressbar.OptionSetWriter(io.Discard), progressbar.OptionShowCount(),
+				progressbar.OptionSetWidth(30), progressbar.OptionSetDescription(fmt.Sprintf("%-20s", s.Name)))
+			p.bars[s.Name] = bar
+		}
+		bar.ChangeMax64(max(s.Total, 1))
+		_ = bar.Set64(s.Done)
+		fmt.Fprintf(&b, "\r\x1b[2K%s\n", strings.TrimSpace(bar.String()))
+	}
+	p.lines = 1 + len(pr.Stages)
+	io.WriteString(p.w, b.String())
 }
 
-func (p *progressRenderer) finish() {
-	if p.bar != nil {
-		_ = p.bar.Finish()
-		fmt.Fprintln(p.w)
-	}
-}
+func (p *progressRenderer) finish() {}
