@@ -99,6 +99,9 @@ func demoRun(ctx context.Context, f *Factory, opts *demoOptions, cmdline string)
 	}
 	pr := newProgressRenderer(f.IO.ErrOut, f.IO.ErrTTY)
 	ec.Progress = pr.update
+	if !f.IO.ErrTTY {
+		ec.ProgressEvery = 10 * time.Second
+	}
 	a := auditSite(ctx, f, auditParams{
 		Extract: ec, OutDir: out, Matrix: matrix, FailOn: "none",
 		Formats: []string{"xlsx", "md", "csv", "json"}, CommandLine: cmdline,
