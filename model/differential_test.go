@@ -140,3 +140,31 @@ func TestDifferential(t *testing.T) {
 		t.Fatalf("seed %d: SQL and eval disagree:\n%s\nminimal site:\n%s\ndifferences on it:\n%s", seed, strings.Join(diffs, "\n"), y, strings.Join(sd, "\n"))
 	}
 }
+
+// FuzzDifferential drives the same comparison from fuzzed seeds and size
+// bounds: go test -fuzz FuzzDifferential ./model/
+func FuzzDifferential(f *testing.F) {
+	for i := range uint64(8) {
+		f.Add(i, uint8(8), uint8(4), uint8(5), uint8(6))
+	}
+	db, err := model.Open(context.Background(), "")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { db.Close() })
+	f.Fuzz(func(t *testing.T, seed uint64, users, groups, projects, items uint8) {
+		p := site.RandomParams{MaxUsers: int(users%12) + 3, MaxGroups: int(groups%6) + 1, MaxProjects: int(projects%7) + 1, MaxItems: int(items%8) + 1}
+		s := site.Random(rand.New(rand.NewPCG(seed, seed^0xf00d)), p)
+		if _, err := modeltest.Load(t.Context(), db, s); err != nil {
+			t.Fatalf("loading: %v", err)
+		}
+		diffs, err := compare(t.Context(), db, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(diffs) > 0 {
+			y, _ := site.Marshal(s)
+			t.Fatalf("SQL and eval disagree:\n%s\nsite:\n%s", strings.Join(diffs, "\n"), y)
+		}
+	})
+}
