@@ -186,6 +186,25 @@ func TestBadFacts(t *testing.T) {
 		t.Errorf("ana Filter: %s, want UNSPECIFIED (the unknown group's Deny matches nobody)", reason)
 	}
 
+	// An unknown site role gets an empty cap, keeps its name and is flagged;
+	// both engines agree on every triple.
+	if _, err := db.SQL().ExecContext(ctx, `UPDATE users SET site_role = 'Wizard' WHERE id = ?`, site.LUID("user", "ana")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Build(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var rule, flags string
+	db.SQL().QueryRow(`SELECT reason || ' ' || deciding_rule, array_to_string(flags, ',') FROM effective_permissions
+		WHERE user_id = ? AND content_id = ? AND capability = 'Read' AND basis = 'current'`,
+		site.LUID("user", "ana"), site.LUID("workbook", "w1")).Scan(&rule, &flags)
+	if rule != "SITE_ROLE_CEILING ceiling:Wizard" || flags != "UNKNOWN_SITE_ROLE" {
+		t.Errorf("unknown role: %q [%s]", rule, flags)
+	}
+	if diffs, err := compare(ctx, db, 5); err != nil || len(diffs) > 0 {
+		t.Errorf("engines disagree on bad facts: %v %v", err, diffs)
+	}
+
 	// A parent cycle p2 -> p3 -> p2.
 	for _, q := range []string{
 		`INSERT INTO projects (id, name, parent_project_id, content_permissions) VALUES ('p2', 'two', 'p3', 'ManagedByOwner'), ('p3', 'three', 'p2', 'ManagedByOwner')`,

@@ -104,7 +104,9 @@ FULL JOIN (SELECT class_id, list(set_id ORDER BY set_id) AS sets FROM m_class_se
 -- One row per user and basis: the role the ceiling and the administrator
 -- step see (spec §9.3: group rules do not depend on the basis).
 CREATE OR REPLACE TABLE m_user_basis AS
-SELECT u.user_id, u.user_name, b.basis, b.role, r.admin, r.treated_as, r.flag AS role_flag,
+SELECT u.user_id, u.user_name, b.basis, b.role, r.admin,
+       -- An unknown role is evaluated with an empty cap but keeps its name.
+       CASE WHEN b.role_unknown THEN u.role_raw ELSE r.treated_as END AS treated_as, r.flag AS role_flag,
        r.confidence AS role_confidence, b.role_unknown, b.ambiguous, r.ceiling AS ceiling_column, c.class_id,
        coalesce(l.groups, []) AS groups, coalesce(l.sets, []) AS sets
 FROM m_users u
