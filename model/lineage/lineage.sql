@@ -7,102 +7,121 @@
 --   datasource  everything in the data sources behind the content, used or not
 --               (table > custom SQL > published > embedded datasource > sheet).
 --
--- Both follow Prep flows upstream (a table a flow writes carries the data of
--- the tables it reads). Hidden sheets have no REST id: they are never content
--- themselves and count only through their dashboards.
+-- Hidden sheets have no REST id: they are never content themselves and count
+-- only through their dashboards.
 
-CREATE OR REPLACE TABLE lineage_edge_kinds AS
-SELECT e.from_id, e.to_id, e.relation,
-       CASE
-         WHEN e.relation IN ('workbook>sheet', 'workbook>dashboard', 'workbook>embedded_datasource', 'table>column',
-                             'database>table', 'database>custom_sql',
-                             'virtual_connection>virtual_connection_table') THEN 'containment'
-         WHEN e.relation IN ('table>sheet', 'column>sheet') THEN 'field'
-         WHEN e.relation IN ('sheet>dashboard') THEN 'both'
-         WHEN e.relation IN ('table>flow', 'flow>table') THEN 'both'
-         ELSE 'datasource'
-       END AS edge_kind
-FROM lineage_edges e;
+-- The Metadata API's link fields already skip levels (a sheet's
+-- upstreamTables, an embedded data source's upstreamTables including its
+-- published parents'), so the closure is a fixed number of joins rather than
+-- a recursive walk: a recursive walk keeps one row per (table, reachable
+-- node) and does not fit on large sites, where one table can feed thousands
+-- of workbooks. Prep flows are followed one hop (a flow's input tables), not
+-- through the tables they write.
 
--- Column nodes start walks too (field precision), carrying their table.
-CREATE OR REPLACE TABLE lineage_reach AS
-WITH RECURSIVE
-starts AS (
-    SELECT t.id AS table_id, t.id AS node_id, NULL::VARCHAR AS column_name
-    FROM lineage_nodes t WHERE t.kind = 'table'
-    UNION ALL
-    SELECT e.from_id, c.id, c.name
-    FROM lineage_nodes c
-    JOIN lineage_edges e ON e.to_id = c.id AND e.relation = 'table>column'
-    WHERE c.kind = 'column'
-),
-reach(precision, table_id, column_name, node_id, path, published_ds, depth) USING KEY (precision, table_id, column_name, node_id) AS (
-    SELECT p.precision, s.table_id, s.column_name, s.node_id,
-           coalesce(n.name, '(withheld)'), NULL::VARCHAR, 0
-    FROM starts s
-    JOIN lineage_nodes n ON n.id = s.node_id
-    CROSS JOIN (VALUES ('fields'), ('datasource')) p(precision)
-    WHERE p.precision = 'fields' OR s.column_name IS NULL
-    UNION
-    SELECT r.precision, r.table_id, r.column_name, e.to_id,
-           r.path || ' > ' || n.kind || ':' || coalesce(nullif(n.name, ''), n.id),
-           coalesce(r.published_ds, CASE WHEN n.kind = 'published_datasource' THEN n.luid END),
-           r.depth + 1
-    FROM reach r
-    JOIN lineage_edge_kinds e ON e.from_id = r.node_id
-    JOIN lineage_nodes n ON n.id = e.to_id
-    WHERE r.depth < 32
-      AND (e.edge_kind = 'both'
-           OR (r.precision = 'fields' AND e.edge_kind = 'field')
-           OR (r.precision = 'datasource' AND e.edge_kind = 'datasource'))
-)
-SELECT precision, table_id, column_name, node_id, path, published_ds FROM reach;
+CREATE OR REPLACE TEMP VIEW l_e AS
+SELECT e.from_id, e.to_id, e.relation, f.kind AS from_kind, coalesce(f.name, '(withheld)') AS from_name,
+       t.kind AS to_kind, coalesce(nullif(t.name, ''), t.id) AS to_name
+FROM lineage_edges e
+JOIN lineage_nodes f ON f.id = e.from_id
+JOIN lineage_nodes t ON t.id = e.to_id;
 
--- Map reached nodes to REST content. Views are sheets and dashboards with a
--- luid; a workbook is the union of its sheets, dashboards and (datasource
--- precision) embedded data sources; a virtual connection the union of its
--- tables.
-CREATE OR REPLACE TABLE content_upstream_tables AS
+-- Tables feeding each data source node (embedded or published), custom SQL
+-- and virtual connection table, with one path step and the published source
+-- on the way.
+CREATE OR REPLACE TEMP TABLE l_source_tables AS
 WITH direct AS (
-    SELECT r.precision, r.table_id, r.column_name, r.path, r.published_ds, n.kind, n.luid, n.workbook_luid, n.id AS node_id
-    FROM lineage_reach r JOIN lineage_nodes n ON n.id = r.node_id
+    -- table > source
+    SELECT to_id AS source_id, from_id AS table_id, from_name || ' > ' || to_kind || ':' || to_name AS path
+    FROM l_e WHERE from_kind = 'table' AND to_kind IN ('embedded_datasource', 'published_datasource', 'custom_sql', 'virtual_connection_table', 'flow')
+    UNION ALL
+    -- table > custom SQL > source
+    SELECT b.to_id, a.from_id, a.from_name || ' > custom_sql:' || a.to_name || ' > ' || b.to_kind || ':' || b.to_name
+    FROM l_e a JOIN l_e b ON b.from_id = a.to_id
+    WHERE a.from_kind = 'table' AND a.to_kind = 'custom_sql' AND b.to_kind IN ('embedded_datasource', 'published_datasource', 'sheet', 'workbook')
+    UNION ALL
+    -- table > virtual connection table > published source
+    SELECT b.to_id, a.from_id, a.from_name || ' > virtual_connection_table:' || a.to_name || ' > ' || b.to_kind || ':' || b.to_name
+    FROM l_e a JOIN l_e b ON b.from_id = a.to_id
+    WHERE a.from_kind = 'table' AND a.to_kind = 'virtual_connection_table' AND b.to_kind = 'published_datasource'
 ),
-mapped AS (
-    SELECT 'view' AS content_type, luid AS content_luid, precision, table_id, column_name, path, published_ds
-    FROM direct WHERE kind IN ('sheet', 'dashboard') AND coalesce(luid, '') <> ''
-    UNION ALL
-    SELECT 'workbook', workbook_luid, precision, table_id, column_name, path, published_ds
-    FROM direct
-    WHERE coalesce(workbook_luid, '') <> ''
-      AND (kind IN ('sheet', 'dashboard') OR (kind = 'embedded_datasource' AND precision = 'datasource'))
-    UNION ALL
-    SELECT 'workbook', luid, precision, table_id, column_name, path, published_ds
-    FROM direct WHERE kind = 'workbook' AND coalesce(luid, '') <> ''
-    UNION ALL
-    SELECT 'datasource', luid, precision, table_id, column_name, path, published_ds
-    FROM direct WHERE kind = 'published_datasource' AND coalesce(luid, '') <> ''
-    UNION ALL
-    SELECT 'flow', luid, precision, table_id, column_name, path, published_ds
-    FROM direct WHERE kind = 'flow' AND coalesce(luid, '') <> ''
-    UNION ALL
-    SELECT 'virtualconnection', vc.luid, d.precision, d.table_id, d.column_name,
-           d.path || ' > virtual_connection:' || coalesce(vc.name, vc.id), d.published_ds
-    FROM direct d
-    JOIN lineage_edges ce ON ce.to_id = d.node_id AND ce.relation = 'virtual_connection>virtual_connection_table'
-    JOIN lineage_nodes vc ON vc.id = ce.from_id
-    WHERE d.kind = 'virtual_connection_table' AND coalesce(vc.luid, '') <> ''
+via_published AS (
+    -- tables of a published source reach what it feeds (embedded sources, other published sources, flows)
+    SELECT p.to_id AS source_id, d.table_id, d.path || ' > ' || p.to_kind || ':' || p.to_name AS path, p.from_id AS published_id
+    FROM direct d JOIN l_e p ON p.from_id = d.source_id
+    WHERE p.from_kind = 'published_datasource' AND p.to_kind IN ('embedded_datasource', 'published_datasource', 'flow')
 )
+SELECT d.source_id, d.table_id, min(d.path) AS path, NULL::VARCHAR AS published_id FROM direct d GROUP BY ALL
+UNION ALL
+SELECT source_id, table_id, min(path), min(published_id) FROM via_published GROUP BY ALL;
+
+-- Per sheet: tables at both precisions (fields: what its fields use; datasource: its data sources).
+CREATE OR REPLACE TEMP TABLE l_sheet_tables AS
+SELECT 'fields' AS precision, e.to_id AS sheet_id, e.from_id AS table_id, NULL::VARCHAR AS column_name,
+       e.from_name || ' > sheet:' || e.to_name AS path, NULL::VARCHAR AS published_id
+FROM l_e e WHERE e.from_kind = 'table' AND e.to_kind = 'sheet'
+UNION ALL
+SELECT 'fields', c.to_id, tc.from_id, c.from_name, tc.from_name || '.' || c.from_name || ' > sheet:' || c.to_name, NULL
+FROM l_e c JOIN l_e tc ON tc.to_id = c.from_id AND tc.relation = 'table>column'
+WHERE c.from_kind = 'column' AND c.to_kind = 'sheet'
+UNION ALL
+SELECT 'datasource', e.to_id, st.table_id, NULL, st.path || ' > sheet:' || e.to_name, st.published_id
+FROM l_e e JOIN l_source_tables st ON st.source_id = e.from_id
+WHERE e.to_kind = 'sheet' AND e.from_kind IN ('embedded_datasource', 'published_datasource')
+UNION ALL
+SELECT 'datasource', st.source_id, st.table_id, NULL, st.path, st.published_id
+FROM l_source_tables st JOIN lineage_nodes n ON n.id = st.source_id AND n.kind = 'sheet';
+
+CREATE OR REPLACE TEMP TABLE l_content_rows AS
+-- views: sheets with a luid, and dashboards through their sheets (hidden ones included)
+SELECT 'view' AS content_type, n.luid AS content_luid, s.precision, s.table_id, s.column_name, s.path, s.published_id
+FROM l_sheet_tables s JOIN lineage_nodes n ON n.id = s.sheet_id
+WHERE coalesce(n.luid, '') <> ''
+UNION ALL
+SELECT 'view', d.luid, s.precision, s.table_id, s.column_name, s.path || ' > dashboard:' || coalesce(d.name, d.id), s.published_id
+FROM l_sheet_tables s
+JOIN lineage_edges sd ON sd.from_id = s.sheet_id AND sd.relation = 'sheet>dashboard'
+JOIN lineage_nodes d ON d.id = sd.to_id
+WHERE coalesce(d.luid, '') <> ''
+UNION ALL
+-- workbooks: their sheets, plus every table of their embedded data sources and custom SQL
+SELECT 'workbook', n.workbook_luid, s.precision, s.table_id, s.column_name, s.path, s.published_id
+FROM l_sheet_tables s JOIN lineage_nodes n ON n.id = s.sheet_id
+WHERE coalesce(n.workbook_luid, '') <> ''
+UNION ALL
+SELECT 'workbook', n.workbook_luid, 'datasource', st.table_id, NULL, st.path, st.published_id
+FROM l_source_tables st JOIN lineage_nodes n ON n.id = st.source_id
+WHERE n.kind = 'embedded_datasource' AND coalesce(n.workbook_luid, '') <> ''
+UNION ALL
+SELECT 'workbook', n.luid, 'datasource', st.table_id, NULL, st.path, st.published_id
+FROM l_source_tables st JOIN lineage_nodes n ON n.id = st.source_id
+WHERE n.kind = 'workbook' AND coalesce(n.luid, '') <> ''
+UNION ALL
+-- published data sources, flows
+SELECT CASE n.kind WHEN 'published_datasource' THEN 'datasource' ELSE 'flow' END, n.luid, 'datasource', st.table_id, NULL, st.path, st.published_id
+FROM l_source_tables st JOIN lineage_nodes n ON n.id = st.source_id
+WHERE n.kind IN ('published_datasource', 'flow') AND coalesce(n.luid, '') <> ''
+UNION ALL
+-- virtual connections: the tables of their virtual connection tables
+SELECT 'virtualconnection', vc.luid, 'datasource', st.table_id, NULL, st.path || ' > virtual_connection:' || coalesce(vc.name, vc.id), NULL
+FROM l_source_tables st
+JOIN lineage_nodes v ON v.id = st.source_id AND v.kind = 'virtual_connection_table'
+JOIN lineage_edges ce ON ce.to_id = v.id AND ce.relation = 'virtual_connection>virtual_connection_table'
+JOIN lineage_nodes vc ON vc.id = ce.from_id
+WHERE coalesce(vc.luid, '') <> '';
+
+CREATE OR REPLACE TABLE content_upstream_tables AS
 SELECT m.content_type, m.content_luid, m.precision,
        m.table_id, t.luid AS table_luid,
        coalesce(t.database_name, db.name) AS database_name,
        t.schema AS schema_name, t.name AS table_name, t.obfuscated AS table_obfuscated,
        m.column_name,
        min(m.path) AS path,
-       min(m.published_ds) AS via_published_datasource
-FROM mapped m
+       min(CASE WHEN m.published_id IS NOT NULL THEN p.luid END) AS via_published_datasource
+FROM l_content_rows m
 JOIN lineage_nodes t ON t.id = m.table_id
-LEFT JOIN lineage_edges de ON de.to_id = t.id AND de.relation = 'database>table'
-LEFT JOIN lineage_nodes db ON db.id = de.from_id
+LEFT JOIN lineage_nodes p ON p.id = m.published_id
+LEFT JOIN (SELECT DISTINCT e.to_id, n.name FROM lineage_edges e JOIN lineage_nodes n ON n.id = e.from_id
+           WHERE e.relation = 'database>table') db ON db.to_id = t.id
 GROUP BY ALL;
 
 -- A field-precise path skips the data source layer; the published source the
@@ -113,6 +132,11 @@ FROM (SELECT content_type, content_luid, table_id, min(via_published_datasource)
       FROM content_upstream_tables WHERE precision = 'datasource' GROUP BY ALL) d
 WHERE c.precision = 'fields' AND c.via_published_datasource IS NULL
   AND d.content_type = c.content_type AND d.content_luid = c.content_luid AND d.table_id = c.table_id;
+
+DROP TABLE l_content_rows;
+DROP TABLE l_sheet_tables;
+DROP TABLE l_source_tables;
+DROP VIEW l_e;
 
 -- Capabilities through which a user sees data of an upstream table.
 CREATE OR REPLACE TABLE exposure_capabilities AS

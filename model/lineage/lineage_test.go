@@ -125,10 +125,10 @@ func TestContentUpstreamTables(t *testing.T) {
 	got := rows(t, db, `SELECT content_type, content_luid, precision, schema_name || '.' || table_name, coalesce(column_name, '-')
 		FROM content_upstream_tables ORDER BY ALL`)
 	want := []string{
+		// A flow has no fields: only its input tables, at data-source precision.
 		// The hidden sheet has no luid: it reaches people only through the dashboard.
 		"datasource|L-pds|datasource|hr.salaries|-",
 		"flow|L-flow|datasource|hr.salaries|-",
-		"flow|L-flow|fields|hr.salaries|-",
 		"view|L-d1|datasource|hr.departments|-",
 		"view|L-d1|datasource|hr.employees|-",
 		"view|L-d1|datasource|hr.salaries|-",
