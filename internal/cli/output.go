@@ -41,6 +41,34 @@ func writeRows(w io.Writer, format string, rs *sql.Rows) (int, error) {
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
+	next := func() ([]any, error) {
+		if !rs.Next() {
+			return nil, rs.Err()
+		}
+		if err := rs.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		return vals, nil
+	}
+	return writeRecords(w, format, cols, next)
+}
+
+// writeTable prints rows computed in Go in the same formats as query results.
+func writeTable(w io.Writer, format string, cols []string, rows [][]any) error {
+	i := 0
+	_, err := writeRecords(w, format, cols, func() ([]any, error) {
+		if i == len(rows) {
+			return nil, nil
+		}
+		i++
+		return rows[i-1], nil
+	})
+	return err
+}
+
+// writeRecords prints records until next returns nil; an error from next
+// (a result cut off mid-stream) is returned, never a short listing.
+func writeRecords(w io.Writer, format string, cols []string, next func() ([]any, error)) (int, error) {
 	var (
 		n   int
 		tw  *tabwriter.Writer
@@ -67,9 +95,13 @@ func writeRows(w io.Writer, format string, rs *sql.Rows) (int, error) {
 		}
 		enc = json.NewEncoder(w)
 	}
-	for rs.Next() {
-		if err := rs.Scan(ptrs...); err != nil {
+	for {
+		vals, err := next()
+		if err != nil {
 			return n, err
+		}
+		if vals == nil {
+			break
 		}
 		switch format {
 		case "table":
@@ -102,9 +134,6 @@ func writeRows(w io.Writer, format string, rs *sql.Rows) (int, error) {
 			}
 		}
 		n++
-	}
-	if err := rs.Err(); err != nil {
-		return n, err
 	}
 	switch format {
 	case "table":

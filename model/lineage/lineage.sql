@@ -115,7 +115,7 @@ SELECT m.content_type, m.content_luid, m.precision,
        coalesce(t.database_name, db.name) AS database_name,
        t.schema AS schema_name, t.name AS table_name, t.obfuscated AS table_obfuscated,
        m.column_name,
-       min(m.path) AS path,
+       arg_max(m.path, length(m.path) * 1000000 - ascii(m.path)) AS path,
        min(CASE WHEN m.published_id IS NOT NULL THEN p.luid END) AS via_published_datasource
 FROM l_content_rows m
 JOIN lineage_nodes t ON t.id = m.table_id
