@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tabaudit/tabaudit/reports"
 	"io"
 	"os"
 	"path/filepath"
@@ -219,7 +220,7 @@ func writeCheckSummary(f *Factory, format string, res *rules.Result) error {
 		for _, c := range res.Causes {
 			rec := row(c)
 			for i := range rec {
-				rec[i] = csvSafe(rec[i])
+				rec[i] = reports.SafeText(rec[i])
 			}
 			cw.Write(rec)
 		}

@@ -188,6 +188,3 @@ func jsonValue(v any) any {
 func tableCell(s string) string {
 	return strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", " ").Replace(s)
 }
-
-// csvSafe guards a CSV cell with the one formula guard tabaudit has.
-func csvSafe(s string) string { return reports.SafeText(s) }
