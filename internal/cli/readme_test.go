@@ -47,15 +47,13 @@ func splitShell(line string, env map[string]string) []string {
 	inArg := false
 	quote := byte(0)
 	expand := func(s string) string {
-		return regexp.MustCompile(`\$[A-Z_]+`).ReplaceAllStringFunc(s, func(v string) string { return env[v[1:]] })
+		return envVar.ReplaceAllStringFunc(s, func(v string) string { return env[v[1:]] })
 	}
-	var raw strings.Builder
 	flush := func() {
 		if inArg {
 			args = append(args, cur.String())
 		}
 		cur.Reset()
-		raw.Reset()
 		inArg = false
 	}
 	for i := 0; i < len(line); i++ {
@@ -96,6 +94,8 @@ func splitShell(line string, env map[string]string) []string {
 	flush()
 	return args
 }
+
+var envVar = regexp.MustCompile(`\$[A-Z_]+`)
 
 var readmeSnapshot = regexp.MustCompile(`snapshots/site=[a-z]+/snapshot=\d{8}T\d{6}Z`)
 
