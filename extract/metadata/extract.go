@@ -10,7 +10,6 @@ import (
 	"slices"
 
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,12 +32,16 @@ type Options struct {
 	PageSize int
 	// MaxPageSize caps page sizes; 0 means the Metadata API's 1,000.
 	MaxPageSize int
-	// Concurrency bounds the operations walked at once; 0 means 3.
+	// MaxAliases caps the pages (aliased root connections) one request
+	// carries; 0 means 32. 1 turns batching off: every request is one
+	// cursor-mode page of one operation, the shape before issue #4.
+	MaxAliases int
+	// Concurrency bounds the requests in flight at once; 0 means 3.
 	Concurrency int
-	// NodeLimit is the server's node limit as far as known; page sizes aim
+	// NodeLimit is the server's node limit as far as known; requests aim
 	// at TargetUtilisation of it. 0 means Tableau's default 20,000.
 	NodeLimit int
-	// TargetUtilisation is the share of NodeLimit a page should cost;
+	// TargetUtilisation is the share of NodeLimit a request should cost;
 	// 0 means 0.75.
 	TargetUtilisation float64
 	// RESTLUIDs maps every LUID the REST part extracted to its content type
@@ -53,13 +56,14 @@ type Options struct {
 	// runs out is treated like a TIME_LIMIT_EXCEEDED page and re-read
 	// smaller.
 	RequestTimeout time.Duration
-	// Progress, when set, is called after every page.
+	// Progress, when set, is called after every request, once per
+	// operation it carried.
 	Progress func(Progress)
 	// Logger receives one line per operation; nil discards.
 	Logger *slog.Logger
 }
 
-// Progress reports one page read.
+// Progress reports the pages of one operation read in one request.
 type Progress struct {
 	Operation  string
 	Pages      int
@@ -70,7 +74,7 @@ type Progress struct {
 
 // Stats describe a lineage extraction.
 type Stats struct {
-	Requests int // GraphQL requests sent, retries and re-reads included
+	Requests int // GraphQL requests sent, the probe, retries and re-reads included
 	Nodes    int // lineage_nodes rows emitted
 	Edges    int // lineage_edges rows emitted
 	// ResponseNodes is the Metadata API node cost of every page kept, and
@@ -93,20 +97,31 @@ type Stats struct {
 	Failures          []Failure
 }
 
-// OperationStats describe one operation's walk.
+// OperationStats describe one operation's walk. A request can carry pages
+// of several operations (see Extract): it counts in Requests of each, and
+// each operation's Nodes are only its own pages' cost.
 type OperationStats struct {
-	Operation   string
-	TotalCount  int
-	Objects     int
-	Pages       int // pages kept
-	Requests    int
-	Nodes       int // node cost of the pages kept
-	Shrinks     int
-	Grows       int
-	PageSizes   []int // every page size used, in order of change
-	Complete    bool
-	Duration    time.Duration
-	Utilisation float64 // Nodes / (Requests × NodeLimit)
+	Operation  string
+	TotalCount int // the last totalCount the server gave
+	Objects    int // distinct objects read
+	Pages      int // pages kept (aliases answered in full)
+	Requests   int // requests that carried at least one page of this operation
+	Shared     int // of those, requests that also carried other operations
+	Nodes      int // node cost of the pages kept, seam checks included
+	Shrinks    int // requests carrying this operation cut by a limit
+	Grows      int
+	// PageSizes lists the objects of this operation per request (over all
+	// its pages), every change in order.
+	PageSizes []int
+	// CursorFallback is set when the offset pages disagreed (the set moved
+	// while it was read) and the rest was read again with cursor paging.
+	CursorFallback bool
+	Complete       bool
+	Duration       time.Duration
+	// Utilisation is Nodes / (Requests × NodeLimit): in a shared request
+	// only this operation's share counts, so the operations' figures do
+	// not add up to Stats.Utilisation.
+	Utilisation float64
 }
 
 // Failure is one thing the walk could not read.
@@ -170,8 +185,11 @@ func Extract(ctx context.Context, endpoint string, doer Doer, emit func(table st
 	cl := graphql.NewClient(endpoint, cd)
 	st := Stats{Complete: true}
 
-	// Probe: one first:0 request tells whether the API is there at all.
-	if _, err := TabauditWorkbookViews(ctx, cl, ptr(0), nil, nil); err != nil {
+	// Probe: one request of first:0 pages tells whether the API is there
+	// at all and sizes every operation.
+	ops := operations()
+	totals, err := probe(ctx, cl, ops)
+	if err != nil {
 		if msg, ok := notAvailable(err); ok {
 			st.Requests = int(cd.n.Load())
 			st.NotAvailable, st.Complete = true, false
@@ -182,38 +200,23 @@ func Extract(ctx context.Context, endpoint string, doer Doer, emit func(table st
 		if ctx.Err() != nil {
 			return st, ctx.Err()
 		}
-		if !isWarningsOnly(err) {
-			st.Requests = int(cd.n.Load())
-			st.Complete = false
-			f := Failure{Operation: "TabauditWorkbookViews", Code: errorCode(err), Message: errorMessage(err)}
-			st.Failures = append(st.Failures, f)
-			return st, fmt.Errorf("probing the Metadata API at %s: %s", redactURL(endpoint), f)
-		}
+		st.Requests = int(cd.n.Load())
+		st.Complete = false
+		f := Failure{Operation: probeName, Code: errorCode(err), Message: errorMessage(err)}
+		st.Failures = append(st.Failures, f)
+		return st, fmt.Errorf("probing the Metadata API at %s: %s", redactURL(endpoint), f)
 	}
 
 	c := newCollector()
-	ops := operations()
-	results := make([]walkResult, len(ops))
-	sem := make(chan struct{}, o.Concurrency)
-	var wg sync.WaitGroup
-	for i, op := range ops {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				results[i] = walkResult{stats: OperationStats{Operation: op.name}, err: ctx.Err()}
-				return
-			}
-			defer func() { <-sem }()
-			results[i] = walk(ctx, cl, op, c, o)
-		}()
+	w, err := newWalker(cl, c, ops, totals, o)
+	if err != nil {
+		return st, err
 	}
-	wg.Wait()
+	w.run(ctx)
 
 	var errs []error
-	for _, r := range results {
+	for _, s := range w.ops {
+		r := s.result(o.NodeLimit)
 		st.Operations = append(st.Operations, r.stats)
 		st.ResponseNodes += r.stats.Nodes
 		st.Failures = append(st.Failures, r.failures...)
@@ -395,6 +398,9 @@ func (opts Options) withDefaults() options {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 3
 	}
+	if o.MaxAliases <= 0 {
+		o.MaxAliases = 32
+	}
 	if o.NodeLimit <= 0 {
 		o.NodeLimit = 20000
 	}
@@ -412,197 +418,6 @@ func (opts Options) withDefaults() options {
 		o.log = slog.New(slog.DiscardHandler)
 	}
 	return o
-}
-
-type walkResult struct {
-	stats    OperationStats
-	failures []Failure
-	notes    []string
-	err      error
-}
-
-// maxAttemptsPerPage bounds re-reads of one page: ten halvings take 1,000
-// to 1, plus rate-limit retries.
-const maxAttemptsPerPage = 24
-
-// walk reads every page of one operation. Page size policy
-// (spec/metadata-api.md §5): a page cut by the node or time limit is
-// discarded and re-read at half the size from the same cursor; after a
-// page that was kept, the size becomes the one whose predicted cost is
-// TargetUtilisation × NodeLimit, predicted from the nodes per object seen so
-// far (the larger of the last page's and the running mean, so that one
-// cheap page does not make the next one overshoot). An object that is over the limit on its
-// own (page size 1) is recorded and skipped when the server's cursor moves
-// past it; otherwise the walk stops.
-func walk(ctx context.Context, cl graphql.Client, op operation, c *collector, o options) (r walkResult) {
-	start := time.Now()
-	r.stats = OperationStats{Operation: op.name, Complete: true}
-	defer func() {
-		r.stats.Duration = time.Since(start)
-		if r.stats.Requests > 0 {
-			r.stats.Utilisation = float64(r.stats.Nodes) / float64(r.stats.Requests*o.NodeLimit)
-		}
-	}()
-	fail := func(after, object, code, msg string) {
-		r.stats.Complete = false
-		f := Failure{Operation: op.name, After: after, Object: object, Code: code, Message: msg}
-		r.failures = append(r.failures, f)
-	}
-	size := op.initial
-	if o.PageSize > 0 {
-		size = o.PageSize
-	}
-	size = min(max(size, 1), o.MaxPageSize)
-	r.stats.PageSizes = []int{size}
-	setSize := func(n int) {
-		n = min(max(n, 1), o.MaxPageSize)
-		if n != size {
-			size = n
-			r.stats.PageSizes = append(r.stats.PageSizes, n)
-		}
-	}
-	density := 0.0 // nodes per object, smoothed
-	after := ""
-	seen := map[string]bool{}
-	maxTotal := 0
-	flags := map[string]bool{}
-
-	for {
-		var p *page
-		attempts, rateWait := 0, o.RateBackoff
-	page:
-		for {
-			attempts++
-			if attempts > maxAttemptsPerPage {
-				fail(after, "", "TOO_MANY_ATTEMPTS", fmt.Sprintf("page re-read %d times without success", maxAttemptsPerPage))
-				r.err = fmt.Errorf("metadata operation %s: page after %q: gave up after %d attempts", op.name, after, maxAttemptsPerPage)
-				return r
-			}
-			rctx, cancel := ctx, context.CancelFunc(func() {})
-			if o.RequestTimeout > 0 {
-				rctx, cancel = context.WithTimeout(ctx, o.RequestTimeout)
-			}
-			r.stats.Requests++
-			got, err := op.fetch(rctx, cl, size, after)
-			timedOut := rctx.Err() != nil && ctx.Err() == nil
-			cancel()
-			if ctx.Err() != nil {
-				r.stats.Complete = false
-				r.err = ctx.Err()
-				return r
-			}
-			v := classify(err, timedOut)
-			for _, code := range v.flags {
-				if !flags[code] {
-					flags[code] = true
-					r.notes = append(r.notes, fmt.Sprintf("%s: server warning %s: %s", op.name, code, v.flagMsg[code]))
-					if code != "USER_VISIBILITY_IS_LIMITED" {
-						r.stats.Complete = false
-					}
-				}
-			}
-			switch {
-			case v.fatal != nil:
-				fail(after, "", v.code, v.fatal.Error())
-				r.err = fmt.Errorf("metadata operation %s: page after %q (page size %d): %w", op.name, after, size, v.fatal)
-				return r
-			case v.rate:
-				if attempts > o.RateRetries {
-					fail(after, "", "RATE_EXCEEDED", "still throttled after retries")
-					r.err = fmt.Errorf("metadata operation %s: page after %q: rate limit still exceeded after %d retries", op.name, after, o.RateRetries)
-					return r
-				}
-				t := time.NewTimer(rateWait)
-				select {
-				case <-ctx.Done():
-					t.Stop()
-					r.stats.Complete = false
-					r.err = ctx.Err()
-					return r
-				case <-t.C:
-				}
-				rateWait *= 2
-				continue
-			case v.shrink != "":
-				if size > 1 {
-					r.stats.Shrinks++
-					setSize(size / 2)
-					continue
-				}
-				// One object is over the limit on its own.
-				obj := ""
-				next := ""
-				if got != nil {
-					obj, next = got.first, got.endCursor
-				}
-				fail(after, obj, v.shrink, "a single object exceeds the server's limit even at page size 1; its lineage is missing")
-				if next == "" || next == after || seen[next] {
-					r.err = fmt.Errorf("metadata operation %s: object %s after %q exceeds the server limit on its own and the cursor cannot move past it", op.name, obj, after)
-					return r
-				}
-				seen[next] = true
-				after = next
-				if got != nil && !got.hasNext {
-					return r
-				}
-				attempts = 0 // a new page
-				continue
-			}
-			p = got
-			break page
-		}
-
-		c.mu.Lock()
-		p.apply(c)
-		c.mu.Unlock()
-		r.stats.Pages++
-		r.stats.Objects += p.objects
-		r.stats.Nodes += p.nodes
-		r.stats.TotalCount = p.total
-		maxTotal = max(maxTotal, p.total)
-		if o.Progress != nil {
-			o.Progress(Progress{Operation: op.name, Pages: r.stats.Pages, Objects: r.stats.Objects, TotalCount: p.total, PageSize: size})
-		}
-		if !p.hasNext {
-			break
-		}
-		switch {
-		case p.objects == 0:
-			fail(after, "", "EMPTY_PAGE", "the server returned an empty page but says more follow")
-			r.err = fmt.Errorf("metadata operation %s: empty page after %q with hasNextPage true", op.name, after)
-			return r
-		case p.endCursor == "" || p.endCursor == after || seen[p.endCursor]:
-			fail(after, "", "CURSOR_STUCK", fmt.Sprintf("endCursor %q does not advance", p.endCursor))
-			r.err = fmt.Errorf("metadata operation %s: cursor does not advance after %q", op.name, after)
-			return r
-		case r.stats.Objects > 2*maxTotal+o.MaxPageSize:
-			fail(after, "", "RUNAWAY", fmt.Sprintf("%d objects read but totalCount is %d", r.stats.Objects, maxTotal))
-			r.err = fmt.Errorf("metadata operation %s: server keeps returning pages beyond totalCount %d", op.name, maxTotal)
-			return r
-		}
-		seen[p.endCursor] = true
-		after = p.endCursor
-
-		// Grow or shrink towards the target cost.
-		if p.objects > 0 {
-			d := float64(p.nodes) / float64(p.objects)
-			if density == 0 {
-				density = d
-			} else {
-				density = max(d, (density+d)/2)
-			}
-			want := int(o.TargetUtilisation * float64(o.NodeLimit) / density)
-			if want > size && size < o.MaxPageSize {
-				r.stats.Grows++
-			}
-			setSize(want)
-		}
-	}
-	if r.stats.Objects < r.stats.TotalCount-len(r.failures) {
-		r.stats.Complete = false
-		r.notes = append(r.notes, fmt.Sprintf("%s: read %d objects but the last page announced totalCount %d", op.name, r.stats.Objects, r.stats.TotalCount))
-	}
-	return r
 }
 
 // verdict is what to do with one response.

@@ -47,9 +47,11 @@ func TestRoundTrip(t *testing.T) {
 
 var smallParams = synthParams{Workbooks: 40, Datasources: 20, Flows: 20, Tables: 60, Databases: 4, CustomSQL: 12, VirtualConnections: 2}
 
-// TestNodeLimit: a limit that cuts every operation's default first page
-// must give exactly the rows of an unlimited run, at the cost of extra
-// requests, and still be complete.
+// TestNodeLimit: under a node limit that cuts every operation's pages, the
+// rows equal those of an unlimited run, at the cost of extra requests, and
+// the lineage is still complete: with the limit known (requests planned
+// under it) and unknown (the extractor assumes Tableau's default 20,000, so
+// its multi-page, multi-operation requests are cut and re-read smaller).
 func TestNodeLimit(t *testing.T) {
 	s := synthSite(smallParams, 1)
 	name := func(v string) string { return v }
@@ -65,31 +67,49 @@ func TestNodeLimit(t *testing.T) {
 		}
 	}
 	const limit = 60
-	got, st, err := run(t, newSim(t, s, metadatasim.Config{NodeLimit: limit}, 0, nil).URL, Options{NodeLimit: limit})
-	if err != nil {
-		t.Fatalf("limited run: %v", err)
-	}
-	if d := lineDiff(render(base, name), render(got, name)); d != "" {
-		t.Errorf("rows under a node limit of %d differ from the unlimited run:\n%s", limit, d)
-	}
-	if !st.Complete || len(st.Failures) > 0 {
-		t.Errorf("Complete = %v, Failures = %v; want complete", st.Complete, st.Failures)
-	}
-	for _, op := range st.Operations {
-		if op.Shrinks == 0 {
-			t.Errorf("%s: default first page was not cut (no shrink); lower the limit or grow the fixture", op.Operation)
-		}
-		if op.Nodes > op.Pages*limit {
-			t.Errorf("%s: %d nodes in %d kept pages exceeds the limit %d", op.Operation, op.Nodes, op.Pages, limit)
-		}
-	}
-	if st.Requests <= baseSt.Requests {
-		t.Errorf("limited run used %d requests, unlimited %d; want more", st.Requests, baseSt.Requests)
-	}
-	t.Logf("node limit %d: %d requests (unlimited: %d, extra %d), %d nodes, %d edges, utilisation %.0f%%",
-		limit, st.Requests, baseSt.Requests, st.Requests-baseSt.Requests, st.Nodes, st.Edges, 100*st.Utilisation)
-	for _, op := range st.Operations {
-		t.Logf("  %-36s total %4d pages %3d requests %3d shrinks %2d sizes %v", op.Operation, op.TotalCount, op.Pages, op.Requests, op.Shrinks, op.PageSizes)
+	for _, tc := range []struct {
+		name        string
+		opts        Options
+		wantShrinks bool // every operation has a request cut
+	}{
+		{"known", Options{NodeLimit: limit}, false},
+		{"unknown", Options{}, true},
+		{"unknown, one page per request", Options{MaxAliases: 1}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, st, err := run(t, newSim(t, s, metadatasim.Config{NodeLimit: limit}, 0, nil).URL, tc.opts)
+			if err != nil {
+				t.Fatalf("limited run: %v", err)
+			}
+			if d := lineDiff(baseOut, render(got, name)); d != "" {
+				t.Errorf("rows under a node limit of %d differ from the unlimited run:\n%s", limit, d)
+			}
+			if !st.Complete || len(st.Failures) > 0 {
+				t.Errorf("Complete = %v, Failures = %v, Notes = %v; want complete", st.Complete, st.Failures, st.Notes)
+			}
+			for _, op := range st.Operations {
+				if tc.wantShrinks && op.Shrinks == 0 {
+					t.Errorf("%s: no request was cut; lower the limit or grow the fixture", op.Operation)
+				}
+				if op.Nodes > op.Requests*limit {
+					t.Errorf("%s: %d nodes in %d requests exceeds the limit %d", op.Operation, op.Nodes, op.Requests, limit)
+				}
+				if op.Objects != op.TotalCount || op.CursorFallback {
+					t.Errorf("%s: %d objects of %d, cursor fallback %v", op.Operation, op.Objects, op.TotalCount, op.CursorFallback)
+				}
+			}
+			if st.Requests <= baseSt.Requests {
+				t.Errorf("limited run used %d requests, unlimited %d; want more", st.Requests, baseSt.Requests)
+			}
+			if st.ResponseNodes > st.Requests*limit {
+				t.Errorf("%d response nodes in %d requests: over the limit", st.ResponseNodes, st.Requests)
+			}
+			t.Logf("node limit %d: %d requests (unlimited: %d, extra %d), %d nodes, %d edges, utilisation %.0f%%",
+				limit, st.Requests, baseSt.Requests, st.Requests-baseSt.Requests, st.Nodes, st.Edges, 100*st.Utilisation)
+			for _, op := range st.Operations {
+				t.Logf("  %-36s total %4d pages %3d requests %3d shrinks %2d sizes %v", op.Operation, op.TotalCount, op.Pages, op.Requests, op.Shrinks, op.PageSizes)
+			}
+		})
 	}
 }
 

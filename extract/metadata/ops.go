@@ -1,10 +1,15 @@
 package metadata
 
 import (
-	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
-	"github.com/Khan/genqlient/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/formatter"
+	"github.com/vektah/gqlparser/v2/parser"
 )
 
 // page is one decoded page of a connection, independent of the operation.
@@ -13,7 +18,8 @@ type page struct {
 	hasNext   bool
 	endCursor string
 	objects   int
-	nodes     int // objects in the page at any depth (the node-limit cost)
+	nodes     int      // objects in the page at any depth (the node-limit cost)
+	ids       []string // the page's objects' ids, in order
 	// first names the page's first object (id and, when returned, name)
 	// for reports about an object that cannot be read.
 	first string
@@ -25,19 +31,19 @@ type page struct {
 // metadata-queries.graphql.
 type operation struct {
 	name    string // GraphQL operation name
-	root    string // root connection field, for messages
+	root    string // root connection field
 	initial int    // starting page size (spec/metadata-api.md §7)
-	fetch   func(ctx context.Context, cl graphql.Client, first int, after string) (*page, error)
+	// prior is the nodes per object assumed until a page has been read:
+	// the spec's "typical" cost (§7), so that the first pages of every
+	// operation share one request on an ordinary site.
+	prior  float64
+	query  string // the generated operation text, source of the selection
+	decode func(raw json.RawMessage) (*page, error)
 }
 
-func ptr[T any](v T) *T { return &v }
-
-func afterPtr(after string) *string {
-	if after == "" {
-		return nil
-	}
-	return &after
-}
+// alias is the prefix of the response keys of this operation's pages in a
+// request: "sheets_0", "sheets_1_seam", ...
+func (op operation) alias() string { return strings.TrimSuffix(op.root, "Connection") }
 
 func describe(id string, name *string) string {
 	if name != nil && *name != "" {
@@ -49,26 +55,112 @@ func describe(id string, name *string) string {
 // operations lists the walks in the order they start.
 func operations() []operation {
 	return []operation{
-		{name: "TabauditWorkbookViews", root: "workbooksConnection", initial: 25, fetch: fetchWorkbooks},
-		{name: "TabauditSheetLineage", root: "sheetsConnection", initial: 250, fetch: fetchSheets},
-		{name: "TabauditEmbeddedDatasourceLineage", root: "embeddedDatasourcesConnection", initial: 50, fetch: fetchEmbedded},
-		{name: "TabauditPublishedDatasourceLineage", root: "publishedDatasourcesConnection", initial: 100, fetch: fetchPublished},
+		{name: "TabauditWorkbookViews", root: "workbooksConnection", initial: 25, prior: 34, query: TabauditWorkbookViews_Operation, decode: decodeWorkbooks},
+		{name: "TabauditSheetLineage", root: "sheetsConnection", initial: 250, prior: 14, query: TabauditSheetLineage_Operation, decode: decodeSheets},
+		{name: "TabauditEmbeddedDatasourceLineage", root: "embeddedDatasourcesConnection", initial: 50, prior: 12, query: TabauditEmbeddedDatasourceLineage_Operation, decode: decodeEmbedded},
+		{name: "TabauditPublishedDatasourceLineage", root: "publishedDatasourcesConnection", initial: 100, prior: 8, query: TabauditPublishedDatasourceLineage_Operation, decode: decodePublished},
 		// Q5 lists every column of every table: warehouse tables often have
 		// 20-100 columns, so 1,000 tables a page (spec §7, before columns)
 		// would overshoot a 20,000-node limit on the first page.
-		{name: "TabauditTables", root: "databaseTablesConnection", initial: 500, fetch: fetchTables},
-		{name: "TabauditCustomSQL", root: "customSQLTablesConnection", initial: 100, fetch: fetchCustomSQL},
-		{name: "TabauditFlows", root: "flowsConnection", initial: 100, fetch: fetchFlows},
+		{name: "TabauditTables", root: "databaseTablesConnection", initial: 500, prior: 9, query: TabauditTables_Operation, decode: decodeTables},
+		{name: "TabauditCustomSQL", root: "customSQLTablesConnection", initial: 100, prior: 11, query: TabauditCustomSQL_Operation, decode: decodeCustomSQL},
+		{name: "TabauditFlows", root: "flowsConnection", initial: 100, prior: 8, query: TabauditFlows_Operation, decode: decodeFlows},
 	}
 }
 
-func fetchWorkbooks(ctx context.Context, cl graphql.Client, first int, after string) (*page, error) {
-	resp, err := TabauditWorkbookViews(ctx, cl, ptr(first), afterPtr(after), nil)
-	if resp == nil {
+// rootField parses an operation's text (the genqlient-generated constant,
+// so the selection stays exactly the one metadata-queries.graphql defines
+// and generated.go decodes) and returns its root connection field.
+func rootField(op operation) (*ast.Field, error) {
+	doc, err := parser.ParseQuery(&ast.Source{Name: op.name, Input: op.query})
+	if err != nil {
+		return nil, fmt.Errorf("parsing operation %s: %w", op.name, err)
+	}
+	if len(doc.Operations) != 1 || len(doc.Operations[0].SelectionSet) != 1 {
+		return nil, fmt.Errorf("operation %s: want one operation with one root field", op.name)
+	}
+	f, ok := doc.Operations[0].SelectionSet[0].(*ast.Field)
+	if !ok || f.Name != op.root {
+		return nil, fmt.Errorf("operation %s: root field is not %s", op.name, op.root)
+	}
+	return f, nil
+}
+
+// part is one aliased root connection field of a request.
+type part struct {
+	alias  string
+	field  *ast.Field // the operation's root field (selection and orderBy)
+	first  int
+	offset int    // offset mode when >= 0
+	after  string // cursor mode (offset < 0); "" = from the start
+	idOnly bool   // a seam check: totalCount and node ids only
+	// countOnly selects totalCount alone (the probe's first:0 pages).
+	countOnly bool
+}
+
+// buildQuery renders one request: every part is the operation's root
+// field under its alias, with literal page arguments. Offset and after
+// never appear together in one field (spec/metadata-api.md §4); the
+// operation's filter variable is dropped (the walk never filters).
+func buildQuery(name string, parts []part) (query string, vars map[string]any) {
+	vars = map[string]any{}
+	var defs ast.VariableDefinitionList
+	set := make(ast.SelectionSet, 0, len(parts))
+	for _, p := range parts {
+		f := &ast.Field{Alias: p.alias, Name: p.field.Name}
+		f.Arguments = append(f.Arguments, &ast.Argument{Name: "first", Value: &ast.Value{Kind: ast.IntValue, Raw: strconv.Itoa(p.first)}})
+		switch {
+		case p.offset >= 0:
+			f.Arguments = append(f.Arguments, &ast.Argument{Name: "offset", Value: &ast.Value{Kind: ast.IntValue, Raw: strconv.Itoa(p.offset)}})
+		case p.after != "":
+			// A variable, not a literal: the cursor is the server's opaque
+			// string and is passed back byte for byte.
+			v := "after_" + p.alias
+			vars[v] = p.after
+			defs = append(defs, &ast.VariableDefinition{Variable: v, Type: ast.NamedType("String", nil)})
+			f.Arguments = append(f.Arguments, &ast.Argument{Name: "after", Value: &ast.Value{Kind: ast.Variable, Raw: v}})
+		}
+		for _, a := range p.field.Arguments {
+			if a.Name == "orderBy" {
+				f.Arguments = append(f.Arguments, a)
+			}
+		}
+		switch {
+		case p.countOnly:
+			f.SelectionSet = ast.SelectionSet{&ast.Field{Name: "totalCount", Alias: "totalCount"}}
+		case p.idOnly:
+			f.SelectionSet = ast.SelectionSet{
+				&ast.Field{Name: "totalCount", Alias: "totalCount"},
+				&ast.Field{Name: "nodes", Alias: "nodes", SelectionSet: ast.SelectionSet{&ast.Field{Name: "id", Alias: "id"}}},
+			}
+		default:
+			f.SelectionSet = p.field.SelectionSet
+		}
+		set = append(set, f)
+	}
+	doc := &ast.QueryDocument{Operations: ast.OperationList{{Operation: ast.Query, Name: name, VariableDefinitions: defs, SelectionSet: set}}}
+	var b strings.Builder
+	formatter.NewFormatter(&b, formatter.WithIndent(" ")).FormatQueryDocument(doc)
+	return b.String(), vars
+}
+
+// seamPage is a seam check's answer.
+type seamPage struct {
+	TotalCount int `json:"totalCount"`
+	Nodes      []*struct {
+		Id string `json:"id"`
+	} `json:"nodes"`
+}
+
+func decodeWorkbooks(raw json.RawMessage) (*page, error) {
+	var conn TabauditWorkbookViewsWorkbooksConnection
+	if err := json.Unmarshal(raw, &conn); err != nil {
 		return nil, err
 	}
-	conn := resp.WorkbooksConnection
 	p := &page{total: conn.TotalCount, hasNext: conn.PageInfo.HasNextPage, endCursor: deref(conn.PageInfo.EndCursor), objects: len(conn.Nodes), nodes: countNodes(conn.Nodes)}
+	for _, n := range conn.Nodes {
+		p.ids = append(p.ids, n.Id)
+	}
 	if len(conn.Nodes) > 0 {
 		p.first = describe(conn.Nodes[0].Id, conn.Nodes[0].Name)
 	}
@@ -111,16 +203,18 @@ func fetchWorkbooks(ctx context.Context, cl graphql.Client, first int, after str
 			}
 		}
 	}
-	return p, err
+	return p, nil
 }
 
-func fetchSheets(ctx context.Context, cl graphql.Client, first int, after string) (*page, error) {
-	resp, err := TabauditSheetLineage(ctx, cl, ptr(first), afterPtr(after))
-	if resp == nil {
+func decodeSheets(raw json.RawMessage) (*page, error) {
+	var conn TabauditSheetLineageSheetsConnection
+	if err := json.Unmarshal(raw, &conn); err != nil {
 		return nil, err
 	}
-	conn := resp.SheetsConnection
 	p := &page{total: conn.TotalCount, hasNext: conn.PageInfo.HasNextPage, endCursor: deref(conn.PageInfo.EndCursor), objects: len(conn.Nodes), nodes: countNodes(conn.Nodes)}
+	for _, n := range conn.Nodes {
+		p.ids = append(p.ids, n.Id)
+	}
 	if len(conn.Nodes) > 0 {
 		p.first = describe(conn.Nodes[0].Id, conn.Nodes[0].Path)
 	}
@@ -181,16 +275,18 @@ func fetchSheets(ctx context.Context, cl graphql.Client, first int, after string
 			// already carries it.
 		}
 	}
-	return p, err
+	return p, nil
 }
 
-func fetchEmbedded(ctx context.Context, cl graphql.Client, first int, after string) (*page, error) {
-	resp, err := TabauditEmbeddedDatasourceLineage(ctx, cl, ptr(first), afterPtr(after))
-	if resp == nil {
+func decodeEmbedded(raw json.RawMessage) (*page, error) {
+	var conn TabauditEmbeddedDatasourceLineageEmbeddedDatasourcesConnection
+	if err := json.Unmarshal(raw, &conn); err != nil {
 		return nil, err
 	}
-	conn := resp.EmbeddedDatasourcesConnection
 	p := &page{total: conn.TotalCount, hasNext: conn.PageInfo.HasNextPage, endCursor: deref(conn.PageInfo.EndCursor), objects: len(conn.Nodes), nodes: countNodes(conn.Nodes)}
+	for _, n := range conn.Nodes {
+		p.ids = append(p.ids, n.Id)
+	}
 	if len(conn.Nodes) > 0 {
 		p.first = describe(conn.Nodes[0].Id, conn.Nodes[0].Name)
 	}
@@ -216,16 +312,18 @@ func fetchEmbedded(ctx context.Context, cl graphql.Client, first int, after stri
 			}
 		}
 	}
-	return p, err
+	return p, nil
 }
 
-func fetchPublished(ctx context.Context, cl graphql.Client, first int, after string) (*page, error) {
-	resp, err := TabauditPublishedDatasourceLineage(ctx, cl, ptr(first), afterPtr(after))
-	if resp == nil {
+func decodePublished(raw json.RawMessage) (*page, error) {
+	var conn TabauditPublishedDatasourceLineagePublishedDatasourcesConnection
+	if err := json.Unmarshal(raw, &conn); err != nil {
 		return nil, err
 	}
-	conn := resp.PublishedDatasourcesConnection
 	p := &page{total: conn.TotalCount, hasNext: conn.PageInfo.HasNextPage, endCursor: deref(conn.PageInfo.EndCursor), objects: len(conn.Nodes), nodes: countNodes(conn.Nodes)}
+	for _, n := range conn.Nodes {
+		p.ids = append(p.ids, n.Id)
+	}
 	if len(conn.Nodes) > 0 {
 		p.first = describe(conn.Nodes[0].Id, conn.Nodes[0].Name)
 	}
@@ -267,16 +365,18 @@ func fetchPublished(ctx context.Context, cl graphql.Client, first int, after str
 			}
 		}
 	}
-	return p, err
+	return p, nil
 }
 
-func fetchTables(ctx context.Context, cl graphql.Client, first int, after string) (*page, error) {
-	resp, err := TabauditTables(ctx, cl, ptr(first), afterPtr(after), nil)
-	if resp == nil {
+func decodeTables(raw json.RawMessage) (*page, error) {
+	var conn TabauditTablesDatabaseTablesConnection
+	if err := json.Unmarshal(raw, &conn); err != nil {
 		return nil, err
 	}
-	conn := resp.DatabaseTablesConnection
 	p := &page{total: conn.TotalCount, hasNext: conn.PageInfo.HasNextPage, endCursor: deref(conn.PageInfo.EndCursor), objects: len(conn.Nodes), nodes: countNodes(conn.Nodes)}
+	for _, n := range conn.Nodes {
+		p.ids = append(p.ids, n.Id)
+	}
 	if len(conn.Nodes) > 0 {
 		p.first = describe(conn.Nodes[0].Id, conn.Nodes[0].FullName)
 	}
@@ -329,16 +429,18 @@ func fetchTables(ctx context.Context, cl graphql.Client, first int, after string
 			}
 		}
 	}
-	return p, err
+	return p, nil
 }
 
-func fetchCustomSQL(ctx context.Context, cl graphql.Client, first int, after string) (*page, error) {
-	resp, err := TabauditCustomSQL(ctx, cl, ptr(first), afterPtr(after))
-	if resp == nil {
+func decodeCustomSQL(raw json.RawMessage) (*page, error) {
+	var conn TabauditCustomSQLCustomSQLTablesConnection
+	if err := json.Unmarshal(raw, &conn); err != nil {
 		return nil, err
 	}
-	conn := resp.CustomSQLTablesConnection
 	p := &page{total: conn.TotalCount, hasNext: conn.PageInfo.HasNextPage, endCursor: deref(conn.PageInfo.EndCursor), objects: len(conn.Nodes), nodes: countNodes(conn.Nodes)}
+	for _, n := range conn.Nodes {
+		p.ids = append(p.ids, n.Id)
+	}
 	if len(conn.Nodes) > 0 {
 		p.first = describe(conn.Nodes[0].Id, conn.Nodes[0].Name)
 	}
@@ -374,16 +476,18 @@ func fetchCustomSQL(ctx context.Context, cl graphql.Client, first int, after str
 			}
 		}
 	}
-	return p, err
+	return p, nil
 }
 
-func fetchFlows(ctx context.Context, cl graphql.Client, first int, after string) (*page, error) {
-	resp, err := TabauditFlows(ctx, cl, ptr(first), afterPtr(after))
-	if resp == nil {
+func decodeFlows(raw json.RawMessage) (*page, error) {
+	var conn TabauditFlowsFlowsConnection
+	if err := json.Unmarshal(raw, &conn); err != nil {
 		return nil, err
 	}
-	conn := resp.FlowsConnection
 	p := &page{total: conn.TotalCount, hasNext: conn.PageInfo.HasNextPage, endCursor: deref(conn.PageInfo.EndCursor), objects: len(conn.Nodes), nodes: countNodes(conn.Nodes)}
+	for _, n := range conn.Nodes {
+		p.ids = append(p.ids, n.Id)
+	}
 	if len(conn.Nodes) > 0 {
 		p.first = describe(conn.Nodes[0].Id, conn.Nodes[0].Name)
 	}
@@ -414,7 +518,7 @@ func fetchFlows(ctx context.Context, cl graphql.Client, first int, after string)
 			}
 		}
 	}
-	return p, err
+	return p, nil
 }
 
 func deref(s *string) string {
@@ -423,3 +527,5 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+func ptr[T any](v T) *T { return &v }
