@@ -17,6 +17,13 @@ import (
 // 5,000.
 // Run: go test -run '^$' -bench LineageM -benchtime 1x ./extract/metadata/
 //
+// Requests carry several pages (offset aliases of one operation, pages of
+// several operations; walk.go). Measured (issue #4, 2 shared cores): at
+// 20,000, 16 requests, 13,178 nodes/request, 65.9% of the limit, 1.8 s
+// (one page per request: 32 requests, 32.9%); at 5,000, 61 requests, 69.2%
+// (was 65, 64.9%). Per operation, Requests counts every request that
+// carried one of its pages, so shared requests count once per operation.
+//
 // The generated site hides a few tables from the extracting user
 // (obfuscated names), so the walk reads everything but reports lineage
 // incomplete; the benchmark fails on errors and unread pages only.

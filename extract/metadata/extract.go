@@ -174,6 +174,12 @@ func (e *doerError) Unwrap() error { return e.err }
 // server's /api/metadata/graphql) and emits lineage_nodes and lineage_edges
 // rows in catalogue column order through emit.
 //
+// One probe request sizes every operation (first:0 pages); then requests
+// carry as many pages, of one operation or several, as fit in
+// TargetUtilisation × NodeLimit nodes (walk.go explains the shape, the
+// checks that offset pages were read against an unchanged set, and the
+// fallbacks when they were not or a request is cut).
+//
 // The error is non-nil when a walk was aborted (an HTTP or GraphQL error, a
 // response that is not JSON, a cursor that does not advance), when ctx
 // ends, or when emit fails; rows read before an abort are still emitted,
