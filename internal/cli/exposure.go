@@ -1,15 +1,14 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/tabaudit/tabaudit/model"
 )
 
 type exposureOptions struct {
@@ -85,137 +84,69 @@ func exposureRun(ctx context.Context, f *Factory, opts *exposureOptions) error {
 	if n == 0 {
 		return usageError(fmt.Errorf("no table %q in the lineage of %s", opts.Table, opts.DB))
 	}
-	// The content that shows the table's data comes first, then the people
-	// allowed on it, asked for by constant item lists: a join-driven filter
-	// on the effective_permissions view would evaluate the whole site.
-	contentArgs := []any{sql.Named("precision", opts.Precision), sql.Named("table", opts.Table)}
-	colCond := "column_name IS NULL"
+	// Effective access is expanded at class level for exactly the items that
+	// show the table's data and the capabilities that show it
+	// (model.ExpandAccess), then counted per item; users are expanded only
+	// for the allowed rows.
+	colCond := "u.column_name IS NULL"
 	if opts.Column != "" {
-		colCond = "lower(column_name) = lower($column)"
-		contentArgs = append(contentArgs, sql.Named("column", opts.Column))
+		colCond = "lower(u.column_name) = lower(" + quoteSQL(opts.Column) + ")"
 	}
-	rows, err := db.QueryContext(ctx, `SELECT content_type, content_luid, database_name, schema_name, table_name, min(path), min(via_published_datasource)
-		FROM content_upstream_tables WHERE precision = $precision AND `+colCond+` AND `+tableMatch+`
-		GROUP BY ALL ORDER BY ALL`, contentArgs...)
+	capCond := "true"
+	if opts.Capability != "" {
+		capCond = "k.capability = " + quoteSQL(opts.Capability)
+	}
+	match := strings.ReplaceAll(tableMatch, "$table", quoteSQL(opts.Table))
+	upstream := `SELECT u.content_type, u.content_luid, u.database_name, u.schema_name, u.table_name,
+			min(u.path) AS path, min(u.via_published_datasource) AS published
+		FROM content_upstream_tables u WHERE u.precision = ` + quoteSQL(opts.Precision) + ` AND ` + colCond + ` AND ` + match + `
+		GROUP BY ALL`
+	conn, err := db.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("reading the lineage of %s: %w", opts.Table, err)
-	}
-	type via struct{ typ, id, db, schema, table, path, published string }
-	var vias []via
-	for rows.Next() {
-		var v via
-		var pub sql.NullString
-		var dbn, sch, tbl sql.NullString
-		if err := rows.Scan(&v.typ, &v.id, &dbn, &sch, &tbl, &v.path, &pub); err != nil {
-			rows.Close()
-			return err
-		}
-		v.db, v.schema, v.table, v.published = dbn.String, sch.String, tbl.String, pub.String
-		vias = append(vias, v)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
-	capCond := "TRUE"
-	capArgs := []any{}
-	if opts.Capability != "" {
-		capCond = "e.capability = $capability"
-		capArgs = append(capArgs, sql.Named("capability", opts.Capability))
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE x_upstream AS `+upstream); err != nil {
+		return fmt.Errorf("reading the lineage of %s: %w", opts.Table, err)
 	}
-	var cols []string
+	if _, err := model.ExpandAccess(ctx, conn, "x_exposed", `SELECT DISTINCT u.content_type, u.content_luid AS content_id, k.capability
+		FROM x_upstream u JOIN exposure_capabilities k ON k.content_type = u.content_type WHERE `+capCond,
+		model.AccessOptions{Decision: "allow"}); err != nil {
+		return fmt.Errorf("querying effective access: %w", err)
+	}
+	var q string
 	if opts.Detail {
-		cols = []string{"database_name", "schema_name", "table_name", "user_name", "capability", "via_content_type", "via_content_name", "via_project_path", "via_path", "decision_reason", "datasource_connect"}
-	} else {
-		cols = []string{"database_name", "schema_name", "table_name", "via_content_type", "via_content_name", "via_project_path", "capability", "users", "via_path"}
-	}
-	var out [][]any
-	const chunk = 400
-	for start := 0; start < len(vias); start += chunk {
-		part := vias[start:min(start+chunk, len(vias))]
-		ids := make([]string, len(part))
-		byID := map[string][]via{}
-		for i, v := range part {
-			ids[i] = quoteSQL(v.id)
-			byID[v.typ+"|"+v.id] = append(byID[v.typ+"|"+v.id], v)
-		}
-		q := `SELECT e.user_id, e.user_name, e.content_type, e.content_id, e.content_name, e.project_path, e.capability, e.reason
-			FROM effective_permissions e
-			JOIN exposure_capabilities k ON k.content_type = e.content_type AND k.capability = e.capability
-			WHERE e.content_id IN (` + strings.Join(ids, ",") + `) AND e.decision = 'allow' AND e.basis = 'current' AND ` + capCond
-		rs, err := db.QueryContext(ctx, q, capArgs...)
-		if err != nil {
+		// The user's Connect on the published source the data passes
+		// through (spec §11: Tableau may demand it unless the workbook embeds
+		// credentials).
+		if _, err := model.ExpandAccess(ctx, conn, "x_connect", `SELECT DISTINCT 'datasource' AS content_type, published AS content_id,
+			'Connect' AS capability FROM x_upstream WHERE published IS NOT NULL`,
+			model.AccessOptions{Users: `SELECT DISTINCT user_id FROM x_exposed`}); err != nil {
 			return fmt.Errorf("querying effective access: %w", err)
 		}
-		type key struct{ typ, id, cap string }
-		users := map[key]map[string]bool{}
-		names := map[key][2]string{}
-		for rs.Next() {
-			var uid, uname, typ, id, cname, ppath, capability, reason string
-			var pp sql.NullString
-			if err := rs.Scan(&uid, &uname, &typ, &id, &cname, &pp, &capability, &reason); err != nil {
-				rs.Close()
-				return err
-			}
-			ppath = pp.String
-			vs := byID[typ+"|"+id]
-			if len(vs) == 0 {
-				continue
-			}
-			if opts.Detail {
-				for _, v := range vs {
-					conn := ""
-					if v.published != "" && typ != "datasource" {
-						conn = datasourceConnect(ctx, db, uid, v.published)
-					}
-					out = append(out, []any{v.db, v.schema, v.table, uname, capability, typ, cname, ppath, v.path, reason, conn})
-				}
-				continue
-			}
-			k := key{typ, id, capability}
-			if users[k] == nil {
-				users[k] = map[string]bool{}
-			}
-			users[k][uid] = true
-			names[k] = [2]string{cname, ppath}
-		}
-		rs.Close()
-		if err := rs.Err(); err != nil {
-			return err
-		}
-		for k, us := range users {
-			for _, v := range byID[k.typ+"|"+k.id] {
-				out = append(out, []any{v.db, v.schema, v.table, k.typ, names[k][0], names[k][1], k.cap, int64(len(us)), v.path})
-			}
-		}
+		q = `SELECT u.database_name, u.schema_name, u.table_name, e.user_name, e.capability, e.content_type AS via_content_type,
+				c.name AS via_content_name, c.project_path AS via_project_path, u.path AS via_path, e.reason AS decision_reason,
+				CASE WHEN u.published IS NULL OR e.content_type = 'datasource' THEN '' ELSE coalesce(d.decision, 'deny') END AS datasource_connect
+			FROM x_exposed e
+			JOIN x_upstream u ON u.content_type = e.content_type AND u.content_luid = e.content_id
+			JOIN content c ON c.content_type = e.content_type AND c.content_id = e.content_id
+			LEFT JOIN x_connect d ON d.user_id = e.user_id AND d.content_id = u.published
+			ORDER BY database_name, schema_name, table_name, user_name, capability, via_content_type, via_content_name, via_project_path, via_path`
+	} else {
+		q = `SELECT u.database_name, u.schema_name, u.table_name, e.content_type AS via_content_type, c.name AS via_content_name,
+				c.project_path AS via_project_path, e.capability, count(DISTINCT e.user_id) AS users, u.path AS via_path
+			FROM x_exposed e
+			JOIN x_upstream u ON u.content_type = e.content_type AND u.content_luid = e.content_id
+			JOIN content c ON c.content_type = e.content_type AND c.content_id = e.content_id
+			GROUP BY ALL ORDER BY users DESC, database_name, schema_name, table_name, via_content_type, via_content_name, via_project_path, capability, via_path`
 	}
-	sortExposure(out, opts.Detail)
-	return writeTable(f.IO.Out, format, cols, out)
-}
-
-// datasourceConnect is the user's Connect on the published source the data
-// passes through (spec §11: Tableau may demand it unless credentials are
-// embedded).
-func datasourceConnect(ctx context.Context, db *sql.DB, userID, dsID string) string {
-	var d sql.NullString
-	err := db.QueryRowContext(ctx, `SELECT any_value(decision) FROM effective_permissions WHERE user_id = `+quoteSQL(userID)+
-		` AND content_type = 'datasource' AND content_id = `+quoteSQL(dsID)+` AND capability = 'Connect' AND basis = 'current'`).Scan(&d)
-	if err != nil || !d.Valid {
-		return "deny"
+	rs, err := conn.QueryContext(ctx, q)
+	if err != nil {
+		return fmt.Errorf("querying the exposure of %s: %w", opts.Table, err)
 	}
-	return d.String
-}
-
-func sortExposure(rows [][]any, detail bool) {
-	slices.SortFunc(rows, func(a, b []any) int {
-		if !detail {
-			// most users first
-			if c := cmp.Compare(b[7].(int64), a[7].(int64)); c != 0 {
-				return c
-			}
-		}
-		return strings.Compare(fmt.Sprint(a...), fmt.Sprint(b...))
-	})
+	defer rs.Close()
+	_, err = writeRows(f.IO.Out, format, rs)
+	return err
 }
 
 // exposureOfUser answers "which tables does U's access expose": the user's

@@ -234,3 +234,44 @@ func TestExposureCommand(t *testing.T) {
 		t.Errorf("unknown table: exit %d %q", code, errOut)
 	}
 }
+
+// TestExposureMatchesView holds the class-level exposure command to the
+// table_exposure view (which evaluates every user through
+// effective_permissions) for every table of the demo's lineage.
+func TestExposureMatchesView(t *testing.T) {
+	db := demoDB(t)
+	tables, _, code := runCmd(t, "sql", "--db", db, "--format", "csv",
+		`SELECT DISTINCT schema_name || '.' || table_name FROM content_upstream_tables WHERE table_name IS NOT NULL ORDER BY 1`)
+	if code != 0 {
+		t.Fatalf("listing tables: exit %d", code)
+	}
+	names := strings.Split(strings.TrimSpace(tables), "\n")[1:]
+	if len(names) < 3 {
+		t.Fatalf("only %d tables in the demo lineage", len(names))
+	}
+	for _, tbl := range names {
+		out, errOut, code := runCmd(t, "exposure", "--db", db, "--table", tbl, "--detail", "--format", "csv")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", tbl, code, errOut)
+		}
+		parts := strings.SplitN(tbl, ".", 2)
+		want, _, _ := runCmd(t, "sql", "--db", db, "--format", "csv", `SELECT DISTINCT database_name, schema_name, table_name, user_name, capability,
+			via_content_type, via_content_name, via_project_path, decision_reason, coalesce(datasource_connect, '')
+			FROM table_exposure WHERE precision = 'datasource' AND column_name IS NULL AND schema_name = '`+parts[0]+`' AND table_name = '`+parts[1]+`' ORDER BY ALL`)
+		got := map[string]bool{}
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+			f := strings.Split(l, ",")
+			// drop via_path (index 8): the view lists every path
+			got[strings.Join(append(f[:8:8], f[9:]...), ",")] = true
+		}
+		wl := strings.Split(strings.TrimSpace(want), "\n")[1:]
+		if len(wl) != len(got) {
+			t.Errorf("%s: exposure lists %d user rows, table_exposure %d", tbl, len(got), len(wl))
+		}
+		for _, l := range wl {
+			if !got[l] {
+				t.Errorf("%s: table_exposure has %q, exposure does not", tbl, l)
+			}
+		}
+	}
+}

@@ -1,0 +1,336 @@
+package model
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// AccessOptions select what ExpandAccess keeps.
+type AccessOptions struct {
+	// Basis is "current" (the default) or "projected" (spec §9.3).
+	Basis string
+	// Decision keeps only "allow" or only "deny" rows; "" keeps both.
+	Decision string
+	// Users, when set, is a query returning the user ids (column user_id)
+	// the expansion is restricted to.
+	Users string
+	// Count writes, instead of one row per user, one row per (content_type,
+	// content_id, capability, decision) with the number of users in column
+	// users, computed from the class-level answers without expanding users.
+	Count bool
+	// Logger receives one debug line per step; nil discards.
+	Logger *slog.Logger
+}
+
+// AccessStats say how much work an expansion took: the class-level rows
+// evaluated instead of users × items × capabilities.
+type AccessStats struct {
+	Selected   int64 // (item, capability) pairs asked for
+	Contexts   int64 // distinct item contexts among them
+	Principals int64 // principal classes × site-role profiles
+	ClassPairs int64 // (principal, context) pairs evaluated
+	Exceptions int64 // (user, item) pairs with personal facts
+	// ExceptionGroups is how many of those pairs were evaluated: pairs with
+	// the same class, context and personal facts share one evaluation.
+	ExceptionGroups int64
+	Rows            int64 // rows written to the destination
+}
+
+// ExpandAccess writes into the temporary table dst (replaced) the decisions
+// of effective_permissions for every user and every (content_type,
+// content_id, capability) the query items returns, with the columns user_id,
+// user_name, content_type, content_id, capability, decision, reason,
+// deciding_rule, confidence, flags. The rows are exactly those the
+// effective_permissions view gives (a differential test holds it to that),
+// computed the way spec §12 compresses the evaluation:
+//
+//   - Items are reduced to contexts: everything the evaluation reads of an
+//     item except its id, owner and project (ACL key, workbook ACL of a view
+//     with its own rules, lock and Personal Space flags).
+//   - Users are reduced to principal classes (same groups, so same group and
+//     group-set matches) crossed with their site-role profile. A class that
+//     holds none of a context's group or set grantees decides exactly like a
+//     user with no groups of the same profile, so it is evaluated once per
+//     profile; only classes named by the context's rules are evaluated
+//     separately (the sparse join of §12.3).
+//   - What is personal to a user on an item (a user rule on its ACL or its
+//     workbook's, a project position or legacy leader Deny on its project,
+//     ownership) makes that (user, item) pair an exception, evaluated by the
+//     view's own logic for that user.
+//
+// The class-level answers are then joined to the users of each class, so a
+// consumer pays for the rows it keeps, not for users × items evaluations.
+// It runs on one connection because its working tables are temporary; it
+// works on a read-only model database.
+func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts AccessOptions) (AccessStats, error) {
+	var st AccessStats
+	basis := opts.Basis
+	if basis == "" {
+		basis = "current"
+	}
+	if basis != "current" && basis != "projected" {
+		return st, fmt.Errorf("expanding access: basis %q: want current or projected", basis)
+	}
+	decision := "true"
+	switch opts.Decision {
+	case "":
+	case "allow", "deny":
+		decision = "r.decision = '" + opts.Decision + "'"
+	default:
+		return st, fmt.Errorf("expanding access: decision %q: want allow, deny or empty", opts.Decision)
+	}
+	if !validIdent.MatchString(dst) {
+		return st, fmt.Errorf("expanding access: bad table name %q", dst)
+	}
+	classView, err := evalVariant("xa_eval_class",
+		`FROM xa_pairs pr JOIN xa_principal ub ON ub.user_id = pr.pid JOIN xa_ctx c ON c.content_id = pr.ctx_key`)
+	if err != nil {
+		return st, err
+	}
+	excView, err := evalVariant("xa_eval_exc",
+		`FROM xa_rep pr JOIN xa_ub ub ON ub.user_id = pr.user_id JOIN m_content c ON c.content_type = pr.content_type AND c.content_id = pr.content_id`)
+	if err != nil {
+		return st, err
+	}
+	users := "true"
+	if opts.Users != "" {
+		users = "user_id IN (SELECT user_id FROM (" + opts.Users + "))"
+	}
+	stmts := []struct{ what, q string }{
+		{"selecting items", `CREATE OR REPLACE TEMP TABLE xa_sel AS
+			SELECT DISTINCT c.content_type, c.content_id, s.capability
+			FROM (` + items + `) s JOIN m_content c ON c.content_type = s.content_type AND c.content_id = s.content_id`},
+		// A context carries the columns the evaluation reads from m_content;
+		// its id stands in content_id, and it has no owner, name or project,
+		// so nothing personal can match it.
+		{"reducing items to contexts", `CREATE OR REPLACE TEMP TABLE xa_ctx AS
+			SELECT (row_number() OVER (ORDER BY content_type, acl_id, wb_acl_id, locked_for, lock_cp, personal, nested_lock))::VARCHAR AS content_id, *, NULL::VARCHAR AS name, NULL::VARCHAR AS project_id,
+				NULL::VARCHAR AS project_path, NULL::VARCHAR AS owner_id
+			FROM (SELECT DISTINCT c.content_type, c.acl_id, c.wb_acl_id, c.locked_for, c.lock_cp, c.personal, c.nested_lock, c.rl_type, c.acl_label
+				FROM m_content c SEMI JOIN xa_sel s ON s.content_type = c.content_type AND s.content_id = c.content_id)`},
+		{"reducing items to contexts", `CREATE OR REPLACE TEMP TABLE xa_item AS
+			SELECT c.content_type, c.content_id, x.content_id AS ctx_key, c.project_id, c.acl_id, c.wb_acl_id, c.owner_id
+			FROM m_content c SEMI JOIN xa_sel s ON s.content_type = c.content_type AND s.content_id = c.content_id
+			JOIN xa_ctx x ON x.content_type = c.content_type AND x.acl_id = c.acl_id AND x.wb_acl_id IS NOT DISTINCT FROM c.wb_acl_id
+				AND x.locked_for = c.locked_for AND x.lock_cp = c.lock_cp AND x.personal = c.personal
+				AND x.nested_lock = c.nested_lock AND x.rl_type = c.rl_type AND x.acl_label = c.acl_label`},
+		{"reducing items to contexts", `CREATE OR REPLACE TEMP TABLE xa_ctxcap AS
+			SELECT DISTINCT i.ctx_key, s.capability FROM xa_sel s JOIN xa_item i USING (content_type, content_id)`},
+		{"reducing users to classes", `CREATE OR REPLACE TEMP TABLE xa_ub AS
+			SELECT * FROM m_user_basis WHERE basis = '` + basis + `' AND ` + users},
+		{"reducing users to classes", `CREATE OR REPLACE TEMP TABLE xa_upc AS
+			SELECT user_id, user_name, class_id, profile_id, dense_rank() OVER (ORDER BY class_id, profile_id)::INTEGER AS pclass_id
+			FROM (SELECT user_id, user_name, class_id,
+				dense_rank() OVER (ORDER BY {'b': basis, 'r': role, 'a': admin, 't': treated_as, 'f': role_flag,
+					'c': role_confidence, 'u': role_unknown, 'm': ambiguous})::INTEGER AS profile_id FROM xa_ub)`},
+		// Principals: one row per class and profile, and one per profile
+		// with no groups, which stands for every class a context's rules
+		// do not name.
+		{"reducing users to classes", `CREATE OR REPLACE TEMP TABLE xa_principal AS
+			SELECT 'c' || p.pclass_id AS user_id, NULL::VARCHAR AS user_name, ub.basis, ub.role, ub.class_id, ub.admin, ub.treated_as,
+				ub.role_flag, ub.role_confidence, ub.role_unknown, ub.ambiguous, ub.groups, ub.sets
+			FROM (SELECT pclass_id, arg_min(user_id, user_id) AS user_id FROM xa_upc GROUP BY pclass_id) p JOIN xa_ub ub USING (user_id)
+			UNION ALL
+			SELECT 'p' || p.profile_id, NULL, ub.basis, ub.role, NULL, ub.admin, ub.treated_as,
+				ub.role_flag, ub.role_confidence, ub.role_unknown, ub.ambiguous, []::VARCHAR[], []::VARCHAR[]
+			FROM (SELECT profile_id, arg_min(user_id, user_id) AS user_id FROM xa_upc GROUP BY profile_id) p JOIN xa_ub ub USING (user_id)`},
+		// The classes each context's rules name: holders of a grantee group
+		// or matches of a grantee set, on the item's ACL or, for a view with
+		// its own rules, its workbook's.
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_spec AS
+			WITH acls AS (SELECT content_id AS ctx_key, acl_id FROM xa_ctx
+				UNION SELECT content_id, wb_acl_id FROM xa_ctx WHERE wb_acl_id IS NOT NULL)
+			SELECT DISTINCT a.ctx_key, cg.class_id FROM acls a JOIN m_acl_grants g ON g.acl_id = a.acl_id AND g.kind = 'group'
+				JOIN m_class_groups cg ON cg.group_id = g.grantee_id
+			UNION
+			SELECT DISTINCT a.ctx_key, cs.class_id FROM acls a JOIN m_acl_grants g ON g.acl_id = a.acl_id AND g.kind = 'set'
+				JOIN m_class_sets cs ON cs.set_id = g.grantee_id`},
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_pairs AS
+			SELECT DISTINCT s.ctx_key, 'c' || u.pclass_id AS pid
+			FROM xa_spec s JOIN (SELECT DISTINCT class_id, pclass_id FROM xa_upc) u ON u.class_id = s.class_id
+			UNION ALL
+			SELECT x.content_id, 'p' || p.profile_id FROM xa_ctx x CROSS JOIN (SELECT DISTINCT profile_id FROM xa_upc) p`},
+		// Pairs with personal facts, and what those facts are. Pairs that
+		// share class, context and facts decide alike, so one representative
+		// per group is evaluated: the facts that name the user or the item in
+		// the deciding rule (a user rule, ownership) put them in the key.
+		{"finding personal facts", `CREATE OR REPLACE TEMP TABLE xa_exc AS
+			SELECT e.user_id, e.content_type, e.content_id, i.ctx_key, u.pclass_id, u.class_id, u.profile_id,
+				hash(u.pclass_id, i.ctx_key, pos.reason, pos.rule, pos.shadowed, lb.user_id IS NOT NULL,
+					CASE WHEN ua.user_id IS NOT NULL OR uw.user_id IS NOT NULL THEN e.user_id END,
+					CASE WHEN i.owner_id = e.user_id THEN e.content_type || ':' || e.content_id END) AS gkey
+			FROM (SELECT DISTINCT * FROM (
+				SELECT i.owner_id AS user_id, i.content_type, i.content_id FROM xa_item i WHERE i.owner_id IS NOT NULL
+				UNION ALL SELECT ua.user_id, i.content_type, i.content_id FROM xa_item i JOIN m_user_acl ua ON ua.acl_id = i.acl_id
+				UNION ALL SELECT ua.user_id, i.content_type, i.content_id FROM xa_item i JOIN m_user_acl ua ON ua.acl_id = i.wb_acl_id
+				UNION ALL SELECT p.user_id, i.content_type, i.content_id FROM xa_item i JOIN m_position p ON p.project_id = i.project_id
+				UNION ALL SELECT b.user_id, i.content_type, i.content_id FROM xa_item i JOIN m_leader_block b ON b.project_id = i.project_id
+			)) e
+			JOIN xa_upc u ON u.user_id = e.user_id
+			JOIN xa_item i ON i.content_type = e.content_type AND i.content_id = e.content_id
+			LEFT JOIN m_position pos ON pos.user_id = e.user_id AND pos.project_id = i.project_id
+			LEFT JOIN m_leader_block lb ON lb.user_id = e.user_id AND lb.project_id = i.project_id
+			LEFT JOIN m_user_acl ua ON ua.user_id = e.user_id AND ua.acl_id = i.acl_id
+			LEFT JOIN m_user_acl uw ON uw.user_id = e.user_id AND uw.acl_id = i.wb_acl_id`},
+		{"finding personal facts", `CREATE OR REPLACE TEMP TABLE xa_rep AS
+			SELECT gkey, r.u AS user_id, r.t AS content_type, r.i AS content_id
+			FROM (SELECT gkey, min({'u': user_id, 't': content_type, 'i': content_id}) AS r FROM xa_exc GROUP BY gkey)`},
+		// Only the capabilities asked for reach the evaluation.
+		{"evaluating classes", `CREATE OR REPLACE TEMP TABLE xa_ceiling AS
+			SELECT b.* FROM m_ceiling_bits b SEMI JOIN xa_sel s ON s.content_type = b.content_type AND s.capability = b.capability`},
+		{"evaluating classes", classView},
+		{"evaluating classes", excView},
+		{"evaluating classes", `CREATE OR REPLACE TEMP TABLE xa_cres AS
+			SELECT left(e.user_id, 1) AS k, substr(e.user_id, 2)::INTEGER AS id, e.content_id AS ctx_key, e.capability,
+				e.decision, e.reason, e.deciding_rule, e.confidence, e.flags
+			FROM xa_eval_class e SEMI JOIN xa_ctxcap k ON k.ctx_key = e.content_id AND k.capability = e.capability`},
+		{"evaluating personal facts", `CREATE OR REPLACE TEMP TABLE xa_eres AS
+			SELECT p.gkey, e.capability, e.decision, e.reason, e.deciding_rule, e.confidence, e.flags
+			FROM xa_eval_exc e JOIN xa_rep p ON p.user_id = e.user_id AND p.content_type = e.content_type AND p.content_id = e.content_id`},
+	}
+	if opts.Count {
+		stmts = append(stmts, countStmts(dst, decision)...)
+	} else {
+		stmts = append(stmts, struct{ what, q string }{"expanding to users", `CREATE OR REPLACE TEMP TABLE ` + dst + ` AS
+			SELECT u.user_id, u.user_name, s.content_type, s.content_id, s.capability,
+				r.decision, r.reason, r.deciding_rule, r.confidence, r.flags
+			FROM xa_sel s JOIN xa_item i USING (content_type, content_id)
+			JOIN xa_spec sp ON sp.ctx_key = i.ctx_key
+			JOIN xa_upc u ON u.class_id = sp.class_id
+			JOIN xa_cres r ON r.k = 'c' AND r.id = u.pclass_id AND r.ctx_key = i.ctx_key AND r.capability = s.capability
+			ANTI JOIN xa_exc x ON x.user_id = u.user_id AND x.content_type = s.content_type AND x.content_id = s.content_id
+			WHERE ` + decision + `
+			UNION ALL
+			SELECT u.user_id, u.user_name, s.content_type, s.content_id, s.capability,
+				r.decision, r.reason, r.deciding_rule, r.confidence, r.flags
+			FROM xa_sel s JOIN xa_item i USING (content_type, content_id)
+			JOIN xa_cres r ON r.k = 'p' AND r.ctx_key = i.ctx_key AND r.capability = s.capability
+			JOIN xa_upc u ON u.profile_id = r.id
+			ANTI JOIN xa_spec sp ON sp.ctx_key = i.ctx_key AND sp.class_id = u.class_id
+			ANTI JOIN xa_exc x ON x.user_id = u.user_id AND x.content_type = s.content_type AND x.content_id = s.content_id
+			WHERE ` + decision + `
+			UNION ALL
+			SELECT u.user_id, u.user_name, s.content_type, s.content_id, s.capability,
+				r.decision, r.reason, r.deciding_rule, r.confidence, r.flags
+			FROM xa_exc x JOIN xa_upc u USING (user_id)
+			JOIN xa_sel s ON s.content_type = x.content_type AND s.content_id = x.content_id
+			JOIN xa_eres r ON r.gkey = x.gkey AND r.capability = s.capability
+			WHERE ` + decision})
+	}
+	defer func() {
+		for _, t := range []string{"xa_eval_class", "xa_eval_exc"} {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS "+t)
+		}
+		for _, t := range []string{"xa_eres", "xa_ceiling", "xa_rep", "xa_pc", "xa_pf", "xa_cres", "xa_pairs", "xa_spec", "xa_exc", "xa_principal", "xa_upc", "xa_ub", "xa_ctxcap", "xa_item", "xa_ctx", "xa_sel"} {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+t)
+		}
+	}()
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	for i, s := range stmts {
+		t0 := time.Now()
+		if _, err := conn.ExecContext(ctx, s.q); err != nil {
+			return st, fmt.Errorf("expanding access: %s: %w", s.what, err)
+		}
+		logger.Debug("expanding access", "step", i, "what", s.what, "duration", time.Since(t0).Round(time.Millisecond))
+	}
+	err = conn.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM xa_sel), (SELECT count(*) FROM xa_ctx),
+		(SELECT count(*) FROM xa_principal), (SELECT count(*) FROM xa_pairs), (SELECT count(*) FROM xa_exc),
+		(SELECT count(*) FROM xa_rep), (SELECT count(*) FROM `+dst+`)`).Scan(&st.Selected, &st.Contexts, &st.Principals, &st.ClassPairs,
+		&st.Exceptions, &st.ExceptionGroups, &st.Rows)
+	if err != nil {
+		return st, fmt.Errorf("expanding access: counting: %w", err)
+	}
+	return st, nil
+}
+
+var validIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// evalFrom is where the effective_permissions view reads its users and
+// items; evalVariant swaps it for another source of rows of the same shape.
+var evalFrom = regexp.MustCompile(`FROM m_user_basis ub\s+CROSS JOIN m_content c\b`)
+
+// evalVariant returns the effective_permissions view of 60_relations.sql as
+// a temporary view named name reading its principals and items from from.
+// One text, several sources: the class-level answers cannot drift from the
+// view's evaluation.
+func evalVariant(name, from string) (string, error) {
+	b, err := sqlFiles.ReadFile("sql/60_relations.sql")
+	if err != nil {
+		return "", fmt.Errorf("reading the evaluation: %w", err)
+	}
+	const head = "CREATE OR REPLACE VIEW effective_permissions AS"
+	s := string(b)
+	i := strings.Index(s, head)
+	if i < 0 {
+		return "", fmt.Errorf("reading the evaluation: no %q in 60_relations.sql", head)
+	}
+	body := strings.TrimSpace(s[i+len(head):])
+	if j := strings.Index(body, ";"); j >= 0 && strings.TrimSpace(body[j+1:]) == "" {
+		body = body[:j]
+	}
+	if n := len(evalFrom.FindAllStringIndex(body, -1)); n != 1 {
+		return "", fmt.Errorf("reading the evaluation: want one users × items source in the view, found %d", n)
+	}
+	const ceiling = "JOIN m_ceiling_bits ce ON"
+	if strings.Count(body, ceiling) != 1 {
+		return "", fmt.Errorf("reading the evaluation: want one join of m_ceiling_bits in the view")
+	}
+	body = strings.Replace(body, ceiling, "JOIN xa_ceiling ce ON", 1)
+	return "CREATE OR REPLACE TEMP VIEW " + name + " AS " + evalFrom.ReplaceAllLiteralString(body, from), nil
+}
+
+// countStmts count users per (item, capability, decision) from the
+// class-level answers: per context, the users of the classes its rules name
+// with their class's answer plus the users of every other class with their
+// profile's answer; then per item, each pair with personal facts moves one
+// user from its class-level answer to its own.
+func countStmts(dst, decision string) []struct{ what, q string } {
+	return []struct{ what, q string }{
+		{"counting users", `CREATE OR REPLACE TEMP TABLE xa_pc AS
+			SELECT pclass_id, any_value(class_id) AS class_id, any_value(profile_id) AS profile_id, count(*) AS n FROM xa_upc GROUP BY pclass_id`},
+		{"counting users", `CREATE OR REPLACE TEMP TABLE xa_pf AS SELECT profile_id, count(*) AS n FROM xa_upc GROUP BY profile_id`},
+		{"counting users", `CREATE OR REPLACE TEMP TABLE ` + dst + ` AS
+			WITH ctxn AS (
+				SELECT sp.ctx_key, r.capability, r.decision, sum(pc.n) AS n
+				FROM xa_spec sp JOIN xa_pc pc ON pc.class_id = sp.class_id
+				JOIN xa_cres r ON r.k = 'c' AND r.id = pc.pclass_id AND r.ctx_key = sp.ctx_key
+				GROUP BY ALL
+				UNION ALL
+				SELECT r.ctx_key, r.capability, r.decision, pf.n - coalesce(sn.n, 0)
+				FROM xa_cres r JOIN xa_pf pf ON r.k = 'p' AND pf.profile_id = r.id
+				LEFT JOIN (SELECT sp.ctx_key, pc.profile_id, sum(pc.n) AS n FROM xa_spec sp JOIN xa_pc pc ON pc.class_id = sp.class_id
+					GROUP BY ALL) sn ON sn.ctx_key = r.ctx_key AND sn.profile_id = r.id
+			), moved AS (
+				-- a pair with personal facts leaves its class-level answer ...
+				SELECT x.content_type, x.content_id, s.capability, r.decision, -1 AS n
+				FROM xa_exc x JOIN xa_sel s ON s.content_type = x.content_type AND s.content_id = x.content_id
+				SEMI JOIN xa_spec sp ON sp.ctx_key = x.ctx_key AND sp.class_id = x.class_id
+				JOIN xa_cres r ON r.k = 'c' AND r.id = x.pclass_id AND r.ctx_key = x.ctx_key AND r.capability = s.capability
+				UNION ALL
+				SELECT x.content_type, x.content_id, s.capability, r.decision, -1 AS n
+				FROM xa_exc x JOIN xa_sel s ON s.content_type = x.content_type AND s.content_id = x.content_id
+				ANTI JOIN xa_spec sp ON sp.ctx_key = x.ctx_key AND sp.class_id = x.class_id
+				JOIN xa_cres r ON r.k = 'p' AND r.id = x.profile_id AND r.ctx_key = x.ctx_key AND r.capability = s.capability
+				UNION ALL
+				-- ... for its own
+				SELECT x.content_type, x.content_id, s.capability, r.decision, 1
+				FROM xa_exc x JOIN xa_sel s ON s.content_type = x.content_type AND s.content_id = x.content_id
+				JOIN xa_eres r ON r.gkey = x.gkey AND r.capability = s.capability
+			)
+			SELECT content_type, content_id, capability, decision, sum(n)::BIGINT AS users
+			FROM (SELECT s.content_type, s.content_id, s.capability, c.decision, c.n
+				FROM xa_sel s JOIN xa_item i USING (content_type, content_id)
+				JOIN ctxn c ON c.ctx_key = i.ctx_key AND c.capability = s.capability
+				UNION ALL SELECT * FROM moved) r
+			WHERE ` + decision + `
+			GROUP BY ALL HAVING sum(n) > 0`},
+	}
+}
