@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/tabaudit/tabaudit/model"
 )
 
 // ErrInput marks errors in what the caller asked for (an unknown format or
@@ -32,14 +34,12 @@ const (
 // counted and stated, and written whole to CSV when CSV is asked for.
 const DefaultAccessRows = 1_000_000
 
-// DefaultAccessPairs bounds the effective access the access sheets expand:
-// users × items. effective_permissions is computed on demand, and a whole
-// site's expansion (5,000 users × 19,000 items × ~10 capabilities on an M
-// site) is more than a report can evaluate. Past the budget, Access by user
-// covers the first users by name (all their items) and Access by content the
-// first items by path (all their users), and the Summary says how many of
-// how many; the rest is one query away (queries/access_of_user.sql,
-// access_to_item.sql).
+// DefaultAccessPairs bounds the users × items "Access by user" expands (one
+// row per user and item: 95M pairs on an M site). Past the budget it covers
+// the first users by name (all their items) and the Summary says how many of
+// how many; the rest is one query away (queries/access_of_user.sql).
+// "Access by content" counts users at class level and always covers every
+// item.
 const DefaultAccessPairs = 5_000_000
 
 // ParseFormats reads a comma-separated format list ("xlsx,csv").
@@ -252,16 +252,25 @@ func (r *reportRun) run() error {
 		if err != nil {
 			return err
 		}
+		// Both access sheets and the exposure sheet read effective access
+		// expanded at class level (model.ExpandAccess): counted per item
+		// without expanding users, or expanded for the users in scope.
 		sec := section{Key: "access-by-content", Sheet: "Access by content",
 			Title: "Access by content (one row per item and capability: users allowed, and why)",
-			Query: fmt.Sprintf(accessByContentSQL, scope.items), Order: accessByContentOrder, Note: scope.itemNote}
+			Query: accessByContentSQL, Order: accessByContentOrder,
+			Prepare: func(ctx context.Context, conn *sql.Conn) error {
+				return r.expand(ctx, conn, "r_access_counts", allAccessItems, model.AccessOptions{Decision: "allow", Count: true})
+			}}
 		if err := r.section(sec); err != nil {
 			return err
 		}
 		{
 			sec := section{Key: "access-by-user", Sheet: "Access by user",
 				Title: "Access by user (one row per user and item: allowed capabilities)",
-				Query: fmt.Sprintf(accessByUserSQL, scope.users), Order: accessByUserOrder, Note: scope.userNote}
+				Query: accessByUserSQL, Order: accessByUserOrder, Note: scope.userNote,
+				Prepare: func(ctx context.Context, conn *sql.Conn) error {
+					return r.expand(ctx, conn, "r_access_users", allAccessItems, model.AccessOptions{Decision: "allow", Users: scope.users})
+				}}
 			if r.opts.AccessRows > 0 {
 				sec.XLSXCap = r.opts.AccessRows
 				if !r.want(FormatCSV) {
@@ -276,9 +285,12 @@ func (r *reportRun) run() error {
 	} else {
 		r.missing("access", "Access", "the database has no effective_permissions, users or content (build it with `tabaudit model`)")
 	}
-	if r.cat.has("table_exposure") {
+	if r.cat.has("table_exposure") && r.cat.has("content_upstream_tables") {
 		if err := r.section(section{Key: "table-exposure", Sheet: "Table exposure",
-			Title: "Table exposure (who sees data from each table, through which content)", Query: tableExposureSQL, Order: tableExposureOrder}); err != nil {
+			Title: "Table exposure (who sees data from each table, through which content)", Query: tableExposureSQL, Order: tableExposureOrder,
+			Prepare: func(ctx context.Context, conn *sql.Conn) error {
+				return r.expand(ctx, conn, "r_exposure", exposureItems, model.AccessOptions{Decision: "allow", Count: true})
+			}}); err != nil {
 			return err
 		}
 	} else {
@@ -346,16 +358,17 @@ func (r *reportRun) run() error {
 	return nil
 }
 
-// accessScope is the part of the site the access sheets expand: everything
-// when users × items fits the budget, else the first users by name and the
-// first items by path, stated in the sections' notes.
+// accessScope is the part of the site "Access by user" expands: every user
+// when users × items fits the budget, else the first users by name (all
+// their items), stated in the section's note. "Access by content" counts
+// users per item without expanding them and always covers the whole site.
 type accessScope struct {
-	users, items       string // SQL predicates on e.user_id and e.content_id
-	userNote, itemNote string
+	users    string // "" (everybody) or a query of user ids (column user_id)
+	userNote string
 }
 
 func (r *reportRun) accessScope() (accessScope, error) {
-	sc := accessScope{users: "true", items: "true"}
+	var sc accessScope
 	var users, items int64
 	if err := r.db.QueryRowContext(r.ctx, `SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM content)`).Scan(&users, &items); err != nil {
 		return sc, fmt.Errorf("counting users and items: %w", err)
@@ -364,14 +377,39 @@ func (r *reportRun) accessScope() (accessScope, error) {
 	if budget < 0 || users*items <= budget {
 		return sc, nil
 	}
-	nu, ni := max(budget/max(items, 1), 1), max(budget/max(users, 1), 1)
-	sc.users = fmt.Sprintf("e.user_id IN (SELECT id FROM users ORDER BY name, id LIMIT %d)", nu)
-	sc.items = fmt.Sprintf("(e.content_type, e.content_id) IN (SELECT (content_type, content_id) FROM content ORDER BY project_path NULLS FIRST, content_type, name, content_id LIMIT %d)", ni)
+	nu := max(budget/max(items, 1), 1)
+	sc.users = fmt.Sprintf("SELECT id AS user_id FROM users ORDER BY name, id LIMIT %d", nu)
 	sc.userNote = fmt.Sprintf("COVERS the first %d of %d users by name (a budget of %d user × item pairs: --access-pairs); "+
 		"query effective_permissions or run `tabaudit query access_of_user` for the others.", min(nu, users), users, budget)
-	sc.itemNote = fmt.Sprintf("COVERS the first %d of %d items by project path (a budget of %d user × item pairs: --access-pairs); "+
-		"query effective_permissions or run `tabaudit query access_to_item` for the others.", min(ni, items), items, budget)
 	return sc, nil
+}
+
+// expand fills dst with allowed current access for items: at class level
+// from a model database built by tabaudit, or, for a database that offers
+// only the contract's effective_permissions relation, by filtering it.
+func (r *reportRun) expand(ctx context.Context, conn *sql.Conn, dst, items string, opts model.AccessOptions) error {
+	if r.cat.has("m_user_basis") && r.cat.has("m_content") {
+		_, err := model.ExpandAccess(ctx, conn, dst, items, opts)
+		return err
+	}
+	if items == allAccessItems {
+		items = `SELECT DISTINCT content_type, content_id, capability FROM effective_permissions`
+	}
+	users := ""
+	if opts.Users != "" {
+		users = " AND e.user_id IN (SELECT user_id FROM (" + opts.Users + "))"
+	}
+	q := `SELECT e.user_id, e.user_name, e.content_type, e.content_id, e.capability, e.decision, e.reason, e.deciding_rule, e.confidence, e.flags
+		FROM effective_permissions e SEMI JOIN (` + items + `) s ON s.content_type = e.content_type AND s.content_id = e.content_id
+			AND s.capability = e.capability
+		WHERE e.decision = 'allow' AND e.basis = 'current'` + users
+	if opts.Count {
+		q = `SELECT content_type, content_id, capability, decision, reason, count(DISTINCT user_id) AS users FROM (` + q + `) GROUP BY ALL`
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE `+dst+` AS `+q); err != nil {
+		return fmt.Errorf("reading effective_permissions: %w", err)
+	}
+	return nil
 }
 
 func (r *reportRun) missing(key, sheet, why string) {

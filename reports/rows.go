@@ -183,9 +183,20 @@ func sortedQuery(ctx context.Context, db *sql.DB, what, q, order string, args ..
 // all, so a capped sheet states the true total without the database
 // materialising rows nobody will read.
 func sortedQueryLimit(ctx context.Context, db *sql.DB, what, q, order string, limit int64, args ...any) (*sortedRows, error) {
+	return sortedQueryPrepared(ctx, db, what, q, order, limit, nil, args...)
+}
+
+// sortedQueryPrepared runs prepare on the query's connection first.
+func sortedQueryPrepared(ctx context.Context, db *sql.DB, what, q, order string, limit int64, prepare func(context.Context, *sql.Conn) error, args ...any) (*sortedRows, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("querying %s: %w", what, err)
+	}
+	if prepare != nil {
+		if err := prepare(ctx, conn); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("preparing %s: %w", what, err)
+		}
 	}
 	s := &sortedRows{ctx: ctx, conn: conn, what: what, table: "tabaudit_report_rows"}
 	over := ""

@@ -32,6 +32,9 @@ type section struct {
 	SeverityCol string
 	// Note is shown in the Summary next to the section (e.g. why it is capped).
 	Note string
+	// Prepare, when set, runs on the query's connection first: it fills the
+	// temporary tables the query reads (model.ExpandAccess).
+	Prepare func(context.Context, *sql.Conn) error
 }
 
 // SectionStats says what happened to one section: nothing is cut without a
@@ -60,7 +63,7 @@ type sink interface {
 // runSection streams the section's query once into every sink.
 func runSection(ctx context.Context, db *sql.DB, sec section, sinks ...sink) (SectionStats, error) {
 	st := SectionStats{Key: sec.Key, Sheet: sec.Sheet, Title: sec.Title, Note: sec.Note}
-	it, err := sortedQueryLimit(ctx, db, sec.Title, sec.Query, sec.Order, sec.Limit, sec.Args...)
+	it, err := sortedQueryPrepared(ctx, db, sec.Title, sec.Query, sec.Order, sec.Limit, sec.Prepare, sec.Args...)
 	if err != nil {
 		return st, err
 	}

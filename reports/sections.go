@@ -83,37 +83,45 @@ func causesSection(cat catalog) section {
 		Order: orderBy(cat, "finding_causes", order...), SeverityCol: "severity"}
 }
 
-// Access sheets read effective_permissions filtered to allows on the current
-// basis; projected (minimum-site-role) access is reported by the rules
-// stage as latent-access findings.
+// The access sheets read allowed effective access on the current basis,
+// expanded by model.ExpandAccess into temporary tables; projected
+// (minimum-site-role) access is reported by the rules stage as latent-access
+// findings. allAccessItems is every item with every capability of its type,
+// exposureItems every item that shows a table's data with the capabilities
+// that show it.
+const allAccessItems = `SELECT c.content_type, c.content_id, k.capability FROM content c JOIN m_type_caps k ON k.content_type = c.content_type`
+
+const exposureItems = `SELECT DISTINCT u.content_type, u.content_luid AS content_id, k.capability
+FROM content_upstream_tables u JOIN exposure_capabilities k ON k.content_type = u.content_type WHERE u.precision = 'datasource'`
+
 const accessByContentSQL = `
-WITH a AS (
-  SELECT content_type, content_id, any_value(content_name) AS content_name, any_value(project_path) AS project_path,
-         capability, reason, count(DISTINCT user_id) AS n
-  FROM effective_permissions e WHERE decision = 'allow' AND basis = 'current' AND %s
-  GROUP BY content_type, content_id, capability, reason)
-SELECT content_type, content_name, project_path, capability, CAST(sum(n) AS BIGINT) AS users_allowed,
-       string_agg(reason || ': ' || n, '; ' ORDER BY n DESC, reason) AS via, content_id
-FROM a GROUP BY content_type, content_id, content_name, project_path, capability`
+SELECT a.content_type, any_value(c.name) AS content_name, any_value(c.project_path) AS project_path, a.capability,
+       CAST(sum(a.users) AS BIGINT) AS users_allowed,
+       string_agg(a.reason || ': ' || a.users, '; ' ORDER BY a.users DESC, a.reason) AS via, a.content_id
+FROM r_access_counts a JOIN content c ON c.content_type = a.content_type AND c.content_id = a.content_id
+GROUP BY a.content_type, a.content_id, a.capability`
 
 const accessByContentOrder = "project_path NULLS FIRST, content_type, content_name, content_id, capability"
 
 const accessByUserSQL = `
-SELECT e.user_name, u.site_role, e.content_type, e.content_name, e.project_path,
+SELECT e.user_name, u.site_role, e.content_type, c.name AS content_name, c.project_path,
        string_agg(e.capability, ', ' ORDER BY e.capability) AS capabilities,
        string_agg(DISTINCT e.reason, ', ' ORDER BY e.reason) AS reasons,
        e.user_id, e.content_id
-FROM effective_permissions e LEFT JOIN users u ON u.id = e.user_id
-WHERE e.decision = 'allow' AND e.basis = 'current' AND %s
-GROUP BY e.user_id, e.user_name, u.site_role, e.content_type, e.content_id, e.content_name, e.project_path`
+FROM r_access_users e LEFT JOIN users u ON u.id = e.user_id
+JOIN content c ON c.content_type = e.content_type AND c.content_id = e.content_id
+GROUP BY e.user_id, e.user_name, u.site_role, e.content_type, e.content_id, c.name, c.project_path`
 
 const accessByUserOrder = "user_name, user_id, project_path NULLS FIRST, content_type, content_name, content_id"
 
 const tableExposureSQL = `
-SELECT database_name, schema_name, table_name, via_content_type, via_content_name, via_project_path, capability,
-       count(DISTINCT user_id) AS users, min(via_path) AS via_path, via_content AS via_content_id
-FROM table_exposure WHERE precision = 'datasource'
-GROUP BY database_name, schema_name, table_name, via_content_type, via_content, via_content_name, via_project_path, capability`
+SELECT u.database_name, u.schema_name, u.table_name, u.content_type AS via_content_type, c.name AS via_content_name,
+       c.project_path AS via_project_path, a.capability, a.users, u.via_path, u.content_luid AS via_content_id
+FROM (SELECT database_name, schema_name, table_name, content_type, content_luid, min(path) AS via_path
+      FROM content_upstream_tables WHERE precision = 'datasource' GROUP BY ALL) u
+JOIN (SELECT content_type, content_id, capability, CAST(sum(users) AS BIGINT) AS users FROM r_exposure GROUP BY ALL) a
+  ON a.content_type = u.content_type AND a.content_id = u.content_luid
+JOIN content c ON c.content_type = u.content_type AND c.content_id = u.content_luid`
 
 const tableExposureOrder = "database_name, schema_name, table_name, users DESC, via_project_path, via_content_name, capability, via_content_id"
 
