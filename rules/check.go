@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/tabaudit/tabaudit/model"
 )
 
 // Options tune a check run.
@@ -439,7 +441,7 @@ func (r *run) drift(ctx context.Context) error {
 		return err
 	}
 	if err := r.fillEffective(ctx, "rules_e", `SELECT DISTINCT i.content_type, i.content_id, k.capability, NULL AS user_id
-		FROM rules_item i JOIN rules_cap k ON k.rule_id = i.rule_id AND k.content_type = i.content_type`, "decision = 'allow'"); err != nil {
+		FROM rules_item i JOIN rules_cap k ON k.rule_id = i.rule_id AND k.content_type = i.content_type`, "allow"); err != nil {
 		return err
 	}
 	// Expected access that is not allowed; then the decisions that denied
@@ -462,7 +464,7 @@ func (r *run) drift(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := r.fillEffective(ctx, "rules_denied", `SELECT DISTINCT content_type, content_id, capability, user_id FROM rules_missing`, "decision <> 'allow'"); err != nil {
+	if err := r.fillEffective(ctx, "rules_denied", `SELECT DISTINCT content_type, content_id, capability, user_id FROM rules_missing`, "deny"); err != nil {
 		return err
 	}
 	missing := `SELECT 'missing' AS kind, NULL::VARCHAR AS check_id, m.rule_id, m.severity,
@@ -531,66 +533,43 @@ func (r *run) drift(ctx context.Context) error {
 	return nil
 }
 
-// fillEffective copies rows of effective_permissions (current basis,
-// matching where) into dst for the (content_type, content_id, capability,
-// user_id) tuples of query q; a NULL user_id means every user. The view
-// evaluates users × items × capabilities only for the rows a query asks
-// for, and only constant filters reach inside it, so the tuples are sent in
-// chunks of items as literal lists: a loop over item chunks, never over
-// users × items.
-func (r *run) fillEffective(ctx context.Context, dst, q, where string) error {
-	rs, err := r.conn.QueryContext(ctx, `SELECT content_type, content_id,
-			string_agg(DISTINCT capability, ',' ORDER BY capability), coalesce(list(DISTINCT user_id ORDER BY user_id) FILTER (WHERE user_id IS NOT NULL), []::VARCHAR[]),
-			bool_or(user_id IS NULL)
-		FROM (`+q+`) GROUP BY content_type, content_id ORDER BY 1, 3, 2`)
-	if err != nil {
+// fillEffective copies rows of effective access (current basis, decision
+// allow or deny as decision says) into dst for the (content_type,
+// content_id, capability, user_id) tuples of query q; a NULL user_id means
+// every user. model.ExpandAccess evaluates them at class level (items
+// reduced to contexts, users to principal classes) and expands users only
+// for the rows kept, so nothing loops over users × items.
+func (r *run) fillEffective(ctx context.Context, dst, q, decision string) error {
+	if err := r.exec(ctx, "reading effective permissions in scope", `CREATE OR REPLACE TEMP TABLE rules_q AS `+q); err != nil {
+		return err
+	}
+	var some bool
+	if err := r.conn.QueryRowContext(ctx, `SELECT bool_or(user_id IS NOT NULL) AND NOT bool_or(user_id IS NULL) FROM rules_q`).Scan(&sqlBool{&some}); err != nil {
 		return fmt.Errorf("reading effective permissions in scope: %w", err)
 	}
-	type chunk struct {
-		ctype, caps string
-		ids, users  []string
-		allUsers    bool
+	opts := model.AccessOptions{Decision: decision}
+	if some {
+		opts.Users = `SELECT DISTINCT user_id FROM rules_q`
 	}
-	var chunks []*chunk
-	var cur *chunk
-	const maxIDs, maxUsers = 400, 2000
-	for rs.Next() {
-		var ctype, id, capList string
-		var users []any
-		var all bool
-		if err := rs.Scan(&ctype, &id, &capList, &users, &all); err != nil {
-			rs.Close()
-			return fmt.Errorf("reading effective permissions in scope: %w", err)
-		}
-		if cur == nil || cur.ctype != ctype || cur.caps != capList || len(cur.ids) >= maxIDs {
-			cur = &chunk{ctype: ctype, caps: capList}
-			chunks = append(chunks, cur)
-		}
-		cur.ids = append(cur.ids, id)
-		cur.allUsers = cur.allUsers || all
-		for _, u := range users {
-			if s, ok := u.(string); ok && !cur.allUsers && len(cur.users) <= maxUsers {
-				cur.users = append(cur.users, s)
-			}
-		}
-	}
-	if err := rs.Err(); err != nil {
-		rs.Close()
+	if _, err := model.ExpandAccess(ctx, r.conn, "rules_x", `SELECT DISTINCT content_type, content_id, capability FROM rules_q`, opts); err != nil {
 		return fmt.Errorf("reading effective permissions in scope: %w", err)
 	}
-	rs.Close()
-	for _, c := range chunks {
-		filter := fmt.Sprintf("basis = 'current' AND content_type = %s AND content_id IN (%s) AND capability IN (%s) AND %s",
-			ql(c.ctype), qlist(c.ids), qlist(strings.Split(c.caps, ",")), where)
-		if !c.allUsers && len(c.users) <= maxUsers {
-			slices.Sort(c.users)
-			filter += fmt.Sprintf(" AND user_id IN (%s)", qlist(slices.Compact(c.users)))
-		}
-		if err := r.exec(ctx, "reading effective permissions in scope", `INSERT INTO `+dst+`
-			SELECT user_id, content_type, content_id, capability, decision, reason, deciding_rule, confidence, flags
-			FROM effective_permissions WHERE `+filter); err != nil {
-			return err
-		}
+	keep := `SEMI JOIN rules_q q ON q.content_type = x.content_type AND q.content_id = x.content_id AND q.capability = x.capability`
+	if some {
+		keep += ` AND q.user_id = x.user_id`
+	}
+	return r.exec(ctx, "reading effective permissions in scope", `INSERT INTO `+dst+`
+		SELECT x.user_id, x.content_type, x.content_id, x.capability, x.decision, x.reason, x.deciding_rule, x.confidence, x.flags
+		FROM rules_x x `+keep+`;
+		DROP TABLE rules_x; DROP TABLE rules_q`)
+}
+
+// sqlBool scans a nullable boolean as false when NULL.
+type sqlBool struct{ b *bool }
+
+func (s sqlBool) Scan(v any) error {
+	if x, ok := v.(bool); ok {
+		*s.b = x
 	}
 	return nil
 }
