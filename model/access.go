@@ -20,8 +20,9 @@ type AccessOptions struct {
 	// the expansion is restricted to.
 	Users string
 	// Count writes, instead of one row per user, one row per (content_type,
-	// content_id, capability, decision) with the number of users in column
-	// users, computed from the class-level answers without expanding users.
+	// content_id, capability, decision, reason) with the number of users in
+	// column users, computed from the class-level answers without expanding
+	// users.
 	Count bool
 	// Logger receives one debug line per step; nil discards.
 	Logger *slog.Logger
@@ -299,34 +300,34 @@ func countStmts(dst, decision string) []struct{ what, q string } {
 		{"counting users", `CREATE OR REPLACE TEMP TABLE xa_pf AS SELECT profile_id, count(*) AS n FROM xa_upc GROUP BY profile_id`},
 		{"counting users", `CREATE OR REPLACE TEMP TABLE ` + dst + ` AS
 			WITH ctxn AS (
-				SELECT sp.ctx_key, r.capability, r.decision, sum(pc.n) AS n
+				SELECT sp.ctx_key, r.capability, r.decision, r.reason, sum(pc.n) AS n
 				FROM xa_spec sp JOIN xa_pc pc ON pc.class_id = sp.class_id
 				JOIN xa_cres r ON r.k = 'c' AND r.id = pc.pclass_id AND r.ctx_key = sp.ctx_key
 				GROUP BY ALL
 				UNION ALL
-				SELECT r.ctx_key, r.capability, r.decision, pf.n - coalesce(sn.n, 0)
+				SELECT r.ctx_key, r.capability, r.decision, r.reason, pf.n - coalesce(sn.n, 0)
 				FROM xa_cres r JOIN xa_pf pf ON r.k = 'p' AND pf.profile_id = r.id
 				LEFT JOIN (SELECT sp.ctx_key, pc.profile_id, sum(pc.n) AS n FROM xa_spec sp JOIN xa_pc pc ON pc.class_id = sp.class_id
 					GROUP BY ALL) sn ON sn.ctx_key = r.ctx_key AND sn.profile_id = r.id
 			), moved AS (
 				-- a pair with personal facts leaves its class-level answer ...
-				SELECT x.content_type, x.content_id, s.capability, r.decision, -1 AS n
+				SELECT x.content_type, x.content_id, s.capability, r.decision, r.reason, -1 AS n
 				FROM xa_exc x JOIN xa_sel s ON s.content_type = x.content_type AND s.content_id = x.content_id
 				SEMI JOIN xa_spec sp ON sp.ctx_key = x.ctx_key AND sp.class_id = x.class_id
 				JOIN xa_cres r ON r.k = 'c' AND r.id = x.pclass_id AND r.ctx_key = x.ctx_key AND r.capability = s.capability
 				UNION ALL
-				SELECT x.content_type, x.content_id, s.capability, r.decision, -1 AS n
+				SELECT x.content_type, x.content_id, s.capability, r.decision, r.reason, -1 AS n
 				FROM xa_exc x JOIN xa_sel s ON s.content_type = x.content_type AND s.content_id = x.content_id
 				ANTI JOIN xa_spec sp ON sp.ctx_key = x.ctx_key AND sp.class_id = x.class_id
 				JOIN xa_cres r ON r.k = 'p' AND r.id = x.profile_id AND r.ctx_key = x.ctx_key AND r.capability = s.capability
 				UNION ALL
 				-- ... for its own
-				SELECT x.content_type, x.content_id, s.capability, r.decision, 1
+				SELECT x.content_type, x.content_id, s.capability, r.decision, r.reason, 1
 				FROM xa_exc x JOIN xa_sel s ON s.content_type = x.content_type AND s.content_id = x.content_id
 				JOIN xa_eres r ON r.gkey = x.gkey AND r.capability = s.capability
 			)
-			SELECT content_type, content_id, capability, decision, sum(n)::BIGINT AS users
-			FROM (SELECT s.content_type, s.content_id, s.capability, c.decision, c.n
+			SELECT content_type, content_id, capability, decision, reason, sum(n)::BIGINT AS users
+			FROM (SELECT s.content_type, s.content_id, s.capability, c.decision, c.reason, c.n
 				FROM xa_sel s JOIN xa_item i USING (content_type, content_id)
 				JOIN ctxn c ON c.ctx_key = i.ctx_key AND c.capability = s.capability
 				UNION ALL SELECT * FROM moved) r

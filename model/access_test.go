@@ -36,7 +36,7 @@ func accessRows(ctx context.Context, conn *sql.Conn, q string) ([]string, error)
 }
 
 func accessCounts(ctx context.Context, conn *sql.Conn, q string) ([]string, error) {
-	rs, err := conn.QueryContext(ctx, `SELECT concat_ws('|', content_type, content_id, capability, decision, users) FROM (`+q+`)`)
+	rs, err := conn.QueryContext(ctx, `SELECT concat_ws('|', content_type, content_id, capability, decision, reason, users) FROM (`+q+`)`)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +134,7 @@ func TestExpandAccessMatchesView(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := accessCounts(ctx, conn, `SELECT content_type, content_id, capability, decision, count(*) AS users FROM t_expanded GROUP BY ALL`)
+			want, err := accessCounts(ctx, conn, `SELECT content_type, content_id, capability, decision, reason, count(*) AS users FROM t_expanded GROUP BY ALL`)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -271,9 +271,18 @@ func printRunSummary(f *Factory, results []*siteAudit) {
 		if r.Check != nil {
 			findings, gated = fmt.Sprint(r.Check.Findings), fmt.Sprint(r.Check.Gated)
 		}
+		// Each stage with its share of the site's total, so a slow stage is
+		// visible at a glance in a scheduled run's log.
+		var total time.Duration
+		for _, s := range r.Stages {
+			total += s.Duration
+		}
 		var stages []string
 		for _, s := range r.Stages {
-			stages = append(stages, fmt.Sprintf("%s %s", s.Stage, s.Duration.Round(10*time.Millisecond)))
+			stages = append(stages, fmt.Sprintf("%s %s (%d%%)", s.Stage, s.Duration.Round(10*time.Millisecond), share(s.Duration, total)))
+		}
+		if len(r.Stages) > 0 {
+			stages = append(stages, fmt.Sprintf("total %s", total.Round(10*time.Millisecond)))
 		}
 		result := map[int]string{ExitOK: "clean", ExitFindings: "findings", ExitUsage: "error", ExitIncomplete: "incomplete"}[r.Code]
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Site, snap, findings, gated, strings.Join(stages, ", "), result)
@@ -284,6 +293,13 @@ func printRunSummary(f *Factory, results []*siteAudit) {
 			fmt.Fprintf(f.IO.Out, "  %s: %s\n", r.Site, file)
 		}
 	}
+}
+
+func share(d, total time.Duration) int {
+	if total <= 0 {
+		return 0
+	}
+	return int((100*d + total/2) / total)
 }
 
 // pruneSnapshots keeps the newest keep snapshot folders of a site.

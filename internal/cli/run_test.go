@@ -131,7 +131,7 @@ func runAudit(t *testing.T, server string, extraConfig string, args ...string) r
 }
 
 var (
-	durations = regexp.MustCompile(`\d+(\.\d+)?(ms|s|µs|m\d+s)\b`)
+	durations = regexp.MustCompile(`\d+(\.\d+)?(ms|s|µs|m\d+s)\b( \(\d+%\))?`)
 	tempPaths = regexp.MustCompile(`/\S*/out/`)
 	snapTimes = regexp.MustCompile(`\d{8}T\d{6}Z`)
 	localURLs = regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
