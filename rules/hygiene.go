@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tabaudit/tabaudit/internal/caps"
+	"github.com/tabaudit/tabaudit/model"
 )
 
 // hygieneDefaults are the built-in checks with their default severity and
@@ -132,6 +133,8 @@ type hygieneCheck struct {
 	needs  []string
 	query  func(h HygieneSetting, r *run) string
 	direct bool // query already yields the finding rows with their own severity
+	// prepare, when set, fills the temporary tables query reads.
+	prepare func(ctx context.Context, h HygieneSetting, r *run) error
 }
 
 // ruleCaps renders a rule's capabilities: "Read:Allow, Filter:Deny".
@@ -176,18 +179,22 @@ var hygieneChecks = []hygieneCheck{
 			'owned by ' || u.name || ', whose site role is ' || u.site_role
 			FROM content c JOIN users u ON u.id = c.owner_id WHERE %s`, roleIn(r, "u.site_role", "Unlicensed"))
 	}},
-	{name: "inactive_users", needs: []string{"users", "effective_permissions"}, query: func(h HygieneSetting, r *run) string {
-		cut := r.opts.Now.UTC().Add(-time.Duration(h.Days) * 24 * time.Hour).Format("2006-01-02 15:04:05")
-		return fmt.Sprintf(`SELECT u.id, NULL, NULL, NULL, NULL, NULL, NULL, 'D', NULL::VARCHAR[],
+	{name: "inactive_users", needs: []string{"users", "effective_permissions"},
+		// The inactive users' Read, evaluated at class level for them only.
+		prepare: func(ctx context.Context, h HygieneSetting, r *run) error {
+			_, err := model.ExpandAccess(ctx, r.conn, "rules_inactive_read", `SELECT c.content_type, c.content_id, 'Read' AS capability FROM content c`,
+				model.AccessOptions{Decision: "allow", Users: `SELECT id AS user_id FROM users WHERE last_login IS NULL OR last_login < TIMESTAMP '` + inactiveCut(h, r) + `'`})
+			return err
+		},
+		query: func(h HygieneSetting, r *run) string {
+			return fmt.Sprintf(`SELECT u.id, NULL, NULL, NULL, NULL, NULL, NULL, 'D', NULL::VARCHAR[],
 			CASE WHEN u.last_login IS NULL THEN 'never signed in' ELSE 'last signed in ' || strftime(u.last_login, '%%Y-%%m-%%d') END ||
 				', can read ' || a.items || ' items'
 			FROM users u
-			JOIN (SELECT e.user_id, count(DISTINCT (e.content_type, e.content_id)) AS items FROM effective_permissions e
-				WHERE e.basis = 'current' AND e.decision = 'allow' AND e.capability = 'Read'
-					AND e.user_id IN (SELECT id FROM users WHERE last_login IS NULL OR last_login < TIMESTAMP '%s')
+			JOIN (SELECT e.user_id, count(DISTINCT (e.content_type, e.content_id)) AS items FROM rules_inactive_read e
 				GROUP BY e.user_id) a ON a.user_id = u.id
-			WHERE (u.last_login IS NULL OR u.last_login < TIMESTAMP '%s') AND %d > 0`, cut, cut, h.Days)
-	}},
+			WHERE %d > 0`, h.Days)
+		}},
 	{name: "latent_access", needs: []string{"users", "groups", "group_members"}, query: func(h HygieneSetting, r *run) string {
 		return fmt.Sprintf(`WITH rank(role, r) AS (VALUES %s),
 			cur AS (SELECT u.id, u.name, u.site_role, coalesce(rk.r, -1) AS r FROM users u LEFT JOIN rank rk ON rk.role = u.site_role),
@@ -250,6 +257,10 @@ func roleRankValues() string {
 // runHygiene runs every enabled built-in check. A check whose input table
 // the model lacks is reported as a finding (check_unavailable), never
 // skipped quietly.
+func inactiveCut(h HygieneSetting, r *run) string {
+	return r.opts.Now.UTC().Add(-time.Duration(h.Days) * 24 * time.Hour).Format("2006-01-02 15:04:05")
+}
+
 func (r *run) runHygiene(ctx context.Context) error {
 	for _, c := range hygieneChecks {
 		h := r.hygiene[c.name]
@@ -274,6 +285,11 @@ func (r *run) runHygiene(ctx context.Context) error {
 				return err
 			}
 			continue
+		}
+		if c.prepare != nil {
+			if err := c.prepare(ctx, h, r); err != nil {
+				return fmt.Errorf("running hygiene check %s: %w", c.name, err)
+			}
 		}
 		body := c.query(h, r)
 		if !c.direct {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tabaudit/tabaudit/internal/caps"
+	"github.com/tabaudit/tabaudit/model"
 )
 
 // Init derives a starter matrix from the snapshot's current effective
@@ -39,8 +40,7 @@ func Init(ctx context.Context, db *sql.DB, snapshotID string) (*Matrix, error) {
 	stmts := []string{
 		`CREATE OR REPLACE TEMP TABLE init_allowed AS
 		SELECT e.user_id, e.content_type, e.content_id, e.capability, c.project_path, e.reason = 'ADMIN' AS admin
-		FROM effective_permissions e JOIN content c ON c.content_type = e.content_type AND c.content_id = e.content_id
-		WHERE e.basis = 'current' AND e.decision = 'allow'`,
+		FROM init_expanded e JOIN content c ON c.content_type = e.content_type AND c.content_id = e.content_id`,
 		`CREATE OR REPLACE TEMP TABLE init_units AS
 		SELECT project_path, content_type, count(*) AS n FROM content GROUP BY ALL`,
 		// Members by group name, because the matrix names groups by name;
@@ -74,13 +74,18 @@ func Init(ctx context.Context, db *sql.DB, snapshotID string) (*Matrix, error) {
 		WHERE NOT EXISTS (SELECT 1 FROM init_user_caps u WHERE u.user_id = r.user_id
 			AND u.project_path IS NOT DISTINCT FROM r.project_path AND u.content_type = r.content_type AND u.capability = r.capability)`,
 	}
+	// Every allowed access of the site, evaluated at class level.
+	if _, err := model.ExpandAccess(ctx, conn, "init_expanded", `SELECT c.content_type, c.content_id, k.capability
+		FROM content c JOIN m_type_caps k ON k.content_type = c.content_type`, model.AccessOptions{Decision: "allow"}); err != nil {
+		return nil, fmt.Errorf("deriving a starter matrix: %w", err)
+	}
 	for _, s := range stmts {
 		if _, err := conn.ExecContext(ctx, s); err != nil {
 			return nil, fmt.Errorf("deriving a starter matrix: %w", err)
 		}
 	}
 	defer func() {
-		for _, t := range []string{"init_allowed", "init_units", "init_members", "init_gsize", "init_group_caps", "init_residual", "init_user_caps", "init_left"} {
+		for _, t := range []string{"init_expanded", "init_allowed", "init_units", "init_members", "init_gsize", "init_group_caps", "init_residual", "init_user_caps", "init_left"} {
 			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+t)
 		}
 	}()
