@@ -129,42 +129,67 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			FROM (SELECT user_id, user_name, class_id,
 				dense_rank() OVER (ORDER BY {'b': basis, 'r': role, 'a': admin, 't': treated_as, 'f': role_flag,
 					'c': role_confidence, 'u': role_unknown, 'm': ambiguous})::INTEGER AS profile_id FROM xa_ub)`},
-		// Principals: one row per class and profile, and one per profile
-		// with no groups, which stands for every class a context's rules
-		// do not name.
-		{"reducing users to classes", `CREATE OR REPLACE TEMP TABLE xa_principal AS
-			SELECT 'c' || p.pclass_id AS user_id, NULL::VARCHAR AS user_name, ub.basis, ub.role, ub.class_id, ub.admin, ub.treated_as,
-				ub.role_flag, ub.role_confidence, ub.role_unknown, ub.ambiguous, ub.groups, ub.sets
-			FROM (SELECT pclass_id, arg_min(user_id, user_id) AS user_id FROM xa_upc GROUP BY pclass_id) p JOIN xa_ub ub USING (user_id)
-			UNION ALL
-			SELECT 'p' || p.profile_id, NULL, ub.basis, ub.role, NULL, ub.admin, ub.treated_as,
-				ub.role_flag, ub.role_confidence, ub.role_unknown, ub.ambiguous, []::VARCHAR[], []::VARCHAR[]
-			FROM (SELECT profile_id, arg_min(user_id, user_id) AS user_id FROM xa_upc GROUP BY profile_id) p JOIN xa_ub ub USING (user_id)`},
-		// The classes each context's rules name: holders of a grantee group
-		// or matches of a grantee set, on the item's ACL or, for a view with
-		// its own rules, its workbook's.
-		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_spec AS
-			WITH acls AS (SELECT content_id AS ctx_key, acl_id FROM xa_ctx
-				UNION SELECT content_id, wb_acl_id FROM xa_ctx WHERE wb_acl_id IS NOT NULL)
-			SELECT DISTINCT a.ctx_key, cg.class_id FROM acls a JOIN m_acl_grants g ON g.acl_id = a.acl_id AND g.kind = 'group'
-				JOIN m_class_groups cg ON cg.group_id = g.grantee_id
-			UNION
-			SELECT DISTINCT a.ctx_key, cs.class_id FROM acls a JOIN m_acl_grants g ON g.acl_id = a.acl_id AND g.kind = 'set'
-				JOIN m_class_sets cs ON cs.set_id = g.grantee_id`},
+		// A context's grantee set: the groups and group sets its rules name,
+		// on the item's ACL or, for a view with its own rules, its
+		// workbook's too. Many ACLs name the same groups (1,570 grantee sets
+		// for 44,872 ACLs on the L preset), and a class decides alike on
+		// every context with the same grantee set and masks, through the
+		// grantees it matches: its signature there.
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_ctxg AS
+			WITH a AS (SELECT content_id AS ctx_key, acl_id FROM xa_ctx
+				UNION SELECT content_id, wb_acl_id FROM xa_ctx WHERE wb_acl_id IS NOT NULL),
+			g AS (SELECT DISTINCT a.ctx_key, g.kind, g.grantee_id FROM a JOIN m_acl_grants g ON g.acl_id = a.acl_id AND g.kind IN ('group', 'set')),
+			l AS (SELECT x.content_id AS ctx_key,
+				coalesce(list({'k': g.kind, 'g': g.grantee_id} ORDER BY g.kind, g.grantee_id) FILTER (WHERE g.kind IS NOT NULL), []) AS gs
+				FROM xa_ctx x LEFT JOIN g ON g.ctx_key = x.content_id GROUP BY x.content_id)
+			SELECT ctx_key, gs, dense_rank() OVER (ORDER BY gs)::INTEGER AS gset_id FROM l`},
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_pc AS
+			SELECT pclass_id, any_value(class_id) AS class_id, any_value(profile_id) AS profile_id, count(*) AS n FROM xa_upc GROUP BY pclass_id`},
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_gsclass0 AS
+			WITH gg AS (SELECT DISTINCT gset_id, unnest(gs) AS x FROM xa_ctxg),
+			m AS (
+				SELECT gg.gset_id, cg.class_id, gg.x FROM gg JOIN m_class_groups cg ON gg.x.k = 'group' AND cg.group_id = gg.x.g
+				UNION ALL
+				SELECT gg.gset_id, cs.class_id, gg.x FROM gg JOIN m_class_sets cs ON gg.x.k = 'set' AND cs.set_id = gg.x.g)
+			SELECT gset_id, class_id, list(x ORDER BY x.k, x.g) AS sig
+			FROM m SEMI JOIN (SELECT DISTINCT class_id FROM xa_upc) u ON u.class_id = m.class_id
+			GROUP BY gset_id, class_id`},
+		// Signature 0 is matching nothing: every class the rules do not name.
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_sig AS
+			SELECT dense_rank() OVER (ORDER BY sig)::INTEGER AS sig_id, sig,
+				list_transform(list_filter(sig, lambda x: x.k = 'group'), lambda x: x.g) AS groups,
+				list_transform(list_filter(sig, lambda x: x.k = 'set'), lambda x: x.g) AS sets
+			FROM (SELECT DISTINCT sig FROM xa_gsclass0)
+			UNION ALL SELECT 0, [], []::VARCHAR[], []::VARCHAR[]`},
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_gsclass AS
+			SELECT g.gset_id, g.class_id, s.sig_id FROM xa_gsclass0 g JOIN xa_sig s ON s.sig = g.sig`},
+		// Users per (grantee set, signature, profile), for counting.
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_gsn AS
+			SELECT g.gset_id, g.sig_id, pc.profile_id, sum(pc.n)::BIGINT AS n
+			FROM xa_gsclass g JOIN xa_pc pc ON pc.class_id = g.class_id GROUP BY ALL`},
+		// Principals: one per signature and profile, and the evaluated pairs:
+		// every context with the signatures its grantee set has, and with
+		// signature 0, for every profile.
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_principal AS
+			SELECT s.sig_id || ':' || p.profile_id AS user_id, NULL::VARCHAR AS user_name, ub.basis, ub.role, NULL::INTEGER AS class_id,
+				ub.admin, ub.treated_as, ub.role_flag, ub.role_confidence, ub.role_unknown, ub.ambiguous, s.groups, s.sets
+			FROM (SELECT profile_id, arg_min(user_id, user_id) AS user_id FROM xa_upc GROUP BY profile_id) p JOIN xa_ub ub USING (user_id)
+			CROSS JOIN xa_sig s`},
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_pairs AS
-			SELECT DISTINCT s.ctx_key, 'c' || u.pclass_id AS pid
-			FROM xa_spec s JOIN (SELECT DISTINCT class_id, pclass_id FROM xa_upc) u ON u.class_id = s.class_id
+			SELECT x.ctx_key, n.sig_id || ':' || n.profile_id AS pid
+			FROM xa_ctxg x JOIN (SELECT DISTINCT gset_id, sig_id, profile_id FROM xa_gsn) n ON n.gset_id = x.gset_id
 			UNION ALL
-			SELECT x.content_id, 'p' || p.profile_id FROM xa_ctx x CROSS JOIN (SELECT DISTINCT profile_id FROM xa_upc) p`},
+			SELECT x.ctx_key, '0:' || p.profile_id FROM xa_ctxg x CROSS JOIN (SELECT DISTINCT profile_id FROM xa_upc) p`},
 		// Pairs with personal facts, and what those facts are. Pairs that
 		// share class, context and facts decide alike, so one representative
 		// per group is evaluated: the facts that name the user or the item in
 		// the deciding rule (a user rule, ownership) put them in the key.
 		{"finding personal facts", `CREATE OR REPLACE TEMP TABLE xa_exc AS
 			SELECT e.user_id, e.content_type, e.content_id, i.ctx_key, u.pclass_id, u.class_id, u.profile_id,
-				hash(u.pclass_id, i.ctx_key, pos.reason, pos.rule, pos.shadowed, lb.user_id IS NOT NULL,
-					CASE WHEN ua.user_id IS NOT NULL OR uw.user_id IS NOT NULL THEN e.user_id END,
-					CASE WHEN i.owner_id = e.user_id THEN e.content_type || ':' || e.content_id END) AS gkey
+				dense_rank() OVER (ORDER BY {'p': u.pclass_id, 'x': i.ctx_key, 'r': pos.reason, 'q': pos.rule, 's': pos.shadowed,
+					'b': lb.user_id IS NOT NULL,
+					'u': CASE WHEN ua.user_id IS NOT NULL OR uw.user_id IS NOT NULL THEN e.user_id END,
+					'o': CASE WHEN i.owner_id = e.user_id THEN e.content_type || ':' || e.content_id END}) AS gkey
 			FROM (SELECT DISTINCT * FROM (
 				SELECT i.owner_id AS user_id, i.content_type, i.content_id FROM xa_item i WHERE i.owner_id IS NOT NULL
 				UNION ALL SELECT ua.user_id, i.content_type, i.content_id FROM xa_item i JOIN m_user_acl ua ON ua.acl_id = i.acl_id
@@ -187,7 +212,8 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 		{"evaluating classes", classView},
 		{"evaluating classes", excView},
 		{"evaluating classes", `CREATE OR REPLACE TEMP TABLE xa_cres AS
-			SELECT left(e.user_id, 1) AS k, substr(e.user_id, 2)::INTEGER AS id, e.content_id AS ctx_key, e.capability,
+			SELECT split_part(e.user_id, ':', 1)::INTEGER AS sig_id, split_part(e.user_id, ':', 2)::INTEGER AS profile_id,
+				e.content_id AS ctx_key, e.capability,
 				e.decision, e.reason, e.deciding_rule, e.confidence, e.flags
 			FROM xa_eval_class e SEMI JOIN xa_ctxcap k ON k.ctx_key = e.content_id AND k.capability = e.capability`},
 		{"evaluating personal facts", `CREATE OR REPLACE TEMP TABLE xa_eres AS
@@ -201,19 +227,21 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			SELECT u.user_id, u.user_name, s.content_type, s.content_id, s.capability,
 				r.decision, r.reason, r.deciding_rule, r.confidence, r.flags
 			FROM xa_sel s JOIN xa_item i USING (content_type, content_id)
-			JOIN xa_spec sp ON sp.ctx_key = i.ctx_key
-			JOIN xa_upc u ON u.class_id = sp.class_id
-			JOIN xa_cres r ON r.k = 'c' AND r.id = u.pclass_id AND r.ctx_key = i.ctx_key AND r.capability = s.capability
-			ANTI JOIN xa_exc x ON x.user_id = u.user_id AND x.content_type = s.content_type AND x.content_id = s.content_id
+			JOIN xa_ctxg x ON x.ctx_key = i.ctx_key
+			JOIN xa_gsclass g ON g.gset_id = x.gset_id
+			JOIN xa_upc u ON u.class_id = g.class_id
+			JOIN xa_cres r ON r.sig_id = g.sig_id AND r.profile_id = u.profile_id AND r.ctx_key = i.ctx_key AND r.capability = s.capability
+			ANTI JOIN xa_exc e ON e.user_id = u.user_id AND e.content_type = s.content_type AND e.content_id = s.content_id
 			WHERE ` + decision + `
 			UNION ALL
 			SELECT u.user_id, u.user_name, s.content_type, s.content_id, s.capability,
 				r.decision, r.reason, r.deciding_rule, r.confidence, r.flags
 			FROM xa_sel s JOIN xa_item i USING (content_type, content_id)
-			JOIN xa_cres r ON r.k = 'p' AND r.ctx_key = i.ctx_key AND r.capability = s.capability
-			JOIN xa_upc u ON u.profile_id = r.id
-			ANTI JOIN xa_spec sp ON sp.ctx_key = i.ctx_key AND sp.class_id = u.class_id
-			ANTI JOIN xa_exc x ON x.user_id = u.user_id AND x.content_type = s.content_type AND x.content_id = s.content_id
+			JOIN xa_ctxg x ON x.ctx_key = i.ctx_key
+			JOIN xa_cres r ON r.sig_id = 0 AND r.ctx_key = i.ctx_key AND r.capability = s.capability
+			JOIN xa_upc u ON u.profile_id = r.profile_id
+			ANTI JOIN xa_gsclass g ON g.gset_id = x.gset_id AND g.class_id = u.class_id
+			ANTI JOIN xa_exc e ON e.user_id = u.user_id AND e.content_type = s.content_type AND e.content_id = s.content_id
 			WHERE ` + decision + `
 			UNION ALL
 			SELECT u.user_id, u.user_name, s.content_type, s.content_id, s.capability,
@@ -227,7 +255,8 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 		for _, t := range []string{"xa_eval_class", "xa_eval_exc"} {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS "+t)
 		}
-		for _, t := range []string{"xa_eres", "xa_ceiling", "xa_rep", "xa_pc", "xa_pf", "xa_cres", "xa_pairs", "xa_spec", "xa_exc", "xa_principal", "xa_upc", "xa_ub", "xa_ctxcap", "xa_item", "xa_ctx", "xa_sel"} {
+		for _, t := range []string{"xa_eres", "xa_ceiling", "xa_rep", "xa_pc", "xa_pf", "xa_cres", "xa_pairs", "xa_gsn", "xa_gsclass",
+			"xa_gsclass0", "xa_sig", "xa_ctxg", "xa_exc", "xa_principal", "xa_upc", "xa_ub", "xa_ctxcap", "xa_item", "xa_ctx", "xa_sel"} {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+t)
 		}
 	}()
@@ -295,36 +324,35 @@ func evalVariant(name, from string) (string, error) {
 // user from its class-level answer to its own.
 func countStmts(dst, decision string) []struct{ what, q string } {
 	return []struct{ what, q string }{
-		{"counting users", `CREATE OR REPLACE TEMP TABLE xa_pc AS
-			SELECT pclass_id, any_value(class_id) AS class_id, any_value(profile_id) AS profile_id, count(*) AS n FROM xa_upc GROUP BY pclass_id`},
 		{"counting users", `CREATE OR REPLACE TEMP TABLE xa_pf AS SELECT profile_id, count(*) AS n FROM xa_upc GROUP BY profile_id`},
 		{"counting users", `CREATE OR REPLACE TEMP TABLE ` + dst + ` AS
 			WITH ctxn AS (
-				SELECT sp.ctx_key, r.capability, r.decision, r.reason, sum(pc.n) AS n
-				FROM xa_spec sp JOIN xa_pc pc ON pc.class_id = sp.class_id
-				JOIN xa_cres r ON r.k = 'c' AND r.id = pc.pclass_id AND r.ctx_key = sp.ctx_key
-				GROUP BY ALL
+				SELECT x.ctx_key, r.capability, r.decision, r.reason, n.n
+				FROM xa_ctxg x JOIN xa_gsn n ON n.gset_id = x.gset_id
+				JOIN xa_cres r ON r.sig_id = n.sig_id AND r.profile_id = n.profile_id AND r.ctx_key = x.ctx_key
 				UNION ALL
-				SELECT r.ctx_key, r.capability, r.decision, r.reason, pf.n - coalesce(sn.n, 0)
-				FROM xa_cres r JOIN xa_pf pf ON r.k = 'p' AND pf.profile_id = r.id
-				LEFT JOIN (SELECT sp.ctx_key, pc.profile_id, sum(pc.n) AS n FROM xa_spec sp JOIN xa_pc pc ON pc.class_id = sp.class_id
-					GROUP BY ALL) sn ON sn.ctx_key = r.ctx_key AND sn.profile_id = r.id
+				SELECT r.ctx_key, r.capability, r.decision, r.reason, pf.n - coalesce(m.n, 0)
+				FROM xa_cres r JOIN xa_pf pf ON r.sig_id = 0 AND pf.profile_id = r.profile_id
+				JOIN xa_ctxg x ON x.ctx_key = r.ctx_key
+				LEFT JOIN (SELECT gset_id, profile_id, sum(n) AS n FROM xa_gsn GROUP BY ALL) m ON m.gset_id = x.gset_id AND m.profile_id = r.profile_id
 			), moved AS (
 				-- a pair with personal facts leaves its class-level answer ...
-				SELECT x.content_type, x.content_id, s.capability, r.decision, r.reason, -1 AS n
-				FROM xa_exc x JOIN xa_sel s ON s.content_type = x.content_type AND s.content_id = x.content_id
-				SEMI JOIN xa_spec sp ON sp.ctx_key = x.ctx_key AND sp.class_id = x.class_id
-				JOIN xa_cres r ON r.k = 'c' AND r.id = x.pclass_id AND r.ctx_key = x.ctx_key AND r.capability = s.capability
+				SELECT e.content_type, e.content_id, s.capability, r.decision, r.reason, -1 AS n
+				FROM xa_exc e JOIN xa_sel s ON s.content_type = e.content_type AND s.content_id = e.content_id
+				JOIN xa_ctxg x ON x.ctx_key = e.ctx_key
+				JOIN xa_gsclass g ON g.gset_id = x.gset_id AND g.class_id = e.class_id
+				JOIN xa_cres r ON r.sig_id = g.sig_id AND r.profile_id = e.profile_id AND r.ctx_key = e.ctx_key AND r.capability = s.capability
 				UNION ALL
-				SELECT x.content_type, x.content_id, s.capability, r.decision, r.reason, -1 AS n
-				FROM xa_exc x JOIN xa_sel s ON s.content_type = x.content_type AND s.content_id = x.content_id
-				ANTI JOIN xa_spec sp ON sp.ctx_key = x.ctx_key AND sp.class_id = x.class_id
-				JOIN xa_cres r ON r.k = 'p' AND r.id = x.profile_id AND r.ctx_key = x.ctx_key AND r.capability = s.capability
+				SELECT e.content_type, e.content_id, s.capability, r.decision, r.reason, -1 AS n
+				FROM xa_exc e JOIN xa_sel s ON s.content_type = e.content_type AND s.content_id = e.content_id
+				JOIN xa_ctxg x ON x.ctx_key = e.ctx_key
+				ANTI JOIN xa_gsclass g ON g.gset_id = x.gset_id AND g.class_id = e.class_id
+				JOIN xa_cres r ON r.sig_id = 0 AND r.profile_id = e.profile_id AND r.ctx_key = e.ctx_key AND r.capability = s.capability
 				UNION ALL
 				-- ... for its own
-				SELECT x.content_type, x.content_id, s.capability, r.decision, r.reason, 1
-				FROM xa_exc x JOIN xa_sel s ON s.content_type = x.content_type AND s.content_id = x.content_id
-				JOIN xa_eres r ON r.gkey = x.gkey AND r.capability = s.capability
+				SELECT e.content_type, e.content_id, s.capability, r.decision, r.reason, 1
+				FROM xa_exc e JOIN xa_sel s ON s.content_type = e.content_type AND s.content_id = e.content_id
+				JOIN xa_eres r ON r.gkey = e.gkey AND r.capability = s.capability
 			)
 			SELECT content_type, content_id, capability, decision, reason, sum(n)::BIGINT AS users
 			FROM (SELECT s.content_type, s.content_id, s.capability, c.decision, c.reason, c.n
