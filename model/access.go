@@ -90,6 +90,12 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 	}
 	classView, err := evalVariant("xa_eval_class",
 		`FROM xa_pairs pr JOIN xa_principal ub ON ub.user_id = pr.pid JOIN xa_ctx c ON c.content_id = pr.ctx_key`)
+	if err == nil {
+		classView, err = replaceOnce(classView, "LEFT JOIN m_position pos ON", "LEFT JOIN xa_ppos pos ON")
+	}
+	if err == nil {
+		classView, err = replaceOnce(classView, "LEFT JOIN m_leader_block lb ON", "LEFT JOIN xa_pblock lb ON")
+	}
 	if err != nil {
 		return st, err
 	}
@@ -106,22 +112,6 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 		{"selecting items", `CREATE OR REPLACE TEMP TABLE xa_sel AS
 			SELECT DISTINCT c.content_type, c.content_id, s.capability
 			FROM (` + items + `) s JOIN m_content c ON c.content_type = s.content_type AND c.content_id = s.content_id`},
-		// A context carries the columns the evaluation reads from m_content;
-		// its id stands in content_id, and it has no owner, name or project,
-		// so nothing personal can match it.
-		{"reducing items to contexts", `CREATE OR REPLACE TEMP TABLE xa_ctx AS
-			SELECT (row_number() OVER (ORDER BY content_type, acl_id, wb_acl_id, locked_for, lock_cp, personal, nested_lock))::VARCHAR AS content_id, *, NULL::VARCHAR AS name, NULL::VARCHAR AS project_id,
-				NULL::VARCHAR AS project_path, NULL::VARCHAR AS owner_id
-			FROM (SELECT DISTINCT c.content_type, c.acl_id, c.wb_acl_id, c.locked_for, c.lock_cp, c.personal, c.nested_lock, c.rl_type, c.acl_label
-				FROM m_content c SEMI JOIN xa_sel s ON s.content_type = c.content_type AND s.content_id = c.content_id)`},
-		{"reducing items to contexts", `CREATE OR REPLACE TEMP TABLE xa_item AS
-			SELECT c.content_type, c.content_id, x.content_id AS ctx_key, c.project_id, c.acl_id, c.wb_acl_id, c.owner_id
-			FROM m_content c SEMI JOIN xa_sel s ON s.content_type = c.content_type AND s.content_id = c.content_id
-			JOIN xa_ctx x ON x.content_type = c.content_type AND x.acl_id = c.acl_id AND x.wb_acl_id IS NOT DISTINCT FROM c.wb_acl_id
-				AND x.locked_for = c.locked_for AND x.lock_cp = c.lock_cp AND x.personal = c.personal
-				AND x.nested_lock = c.nested_lock AND x.rl_type = c.rl_type AND x.acl_label = c.acl_label`},
-		{"reducing items to contexts", `CREATE OR REPLACE TEMP TABLE xa_ctxcap AS
-			SELECT DISTINCT i.ctx_key, s.capability FROM xa_sel s JOIN xa_item i USING (content_type, content_id)`},
 		{"reducing users to classes", `CREATE OR REPLACE TEMP TABLE xa_ub AS
 			SELECT * FROM m_user_basis WHERE basis = '` + basis + `' AND ` + users},
 		{"reducing users to classes", `CREATE OR REPLACE TEMP TABLE xa_upc AS
@@ -129,52 +119,113 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			FROM (SELECT user_id, user_name, class_id,
 				dense_rank() OVER (ORDER BY {'b': basis, 'r': role, 'a': admin, 't': treated_as, 'f': role_flag,
 					'c': role_confidence, 'u': role_unknown, 'm': ambiguous})::INTEGER AS profile_id FROM xa_ub)`},
+		{"reducing users to classes", `CREATE OR REPLACE TEMP TABLE xa_pc AS
+			SELECT pclass_id, any_value(class_id) AS class_id, any_value(profile_id) AS profile_id, count(*) AS n FROM xa_upc GROUP BY pclass_id`},
+		// Project positions (spec §8.2 step 4) are personal only for users
+		// who own a project or carry a user rule on a project: everybody
+		// else leads exactly where their class's groups make them lead
+		// (50_positions.sql), so their positions and legacy leader Denies
+		// are class facts.
+		{"finding class positions", `CREATE OR REPLACE TEMP TABLE xa_perpos AS
+			SELECT owner_id AS user_id FROM m_projects WHERE owner_id IS NOT NULL
+			UNION SELECT ua.user_id FROM m_user_acl ua JOIN m_acl a ON a.acl_id = ua.acl_id AND a.content_type = 'project'`},
+		{"finding class positions", `CREATE OR REPLACE TEMP TABLE xa_cpos AS
+			SELECT DISTINCT u.class_id, p.project_id, p.reason, p.rule, p.shadowed
+			FROM m_position p JOIN xa_upc u ON u.user_id = p.user_id
+			SEMI JOIN (SELECT DISTINCT project_id FROM m_content c SEMI JOIN xa_sel s ON s.content_type = c.content_type AND s.content_id = c.content_id) i
+				ON i.project_id = p.project_id
+			ANTI JOIN xa_perpos x ON x.user_id = p.user_id`},
+		{"finding class positions", `CREATE OR REPLACE TEMP TABLE xa_cblock AS
+			SELECT DISTINCT u.class_id, b.project_id
+			FROM m_leader_block b JOIN xa_upc u ON u.user_id = b.user_id
+			SEMI JOIN (SELECT DISTINCT project_id FROM m_content c SEMI JOIN xa_sel s ON s.content_type = c.content_type AND s.content_id = c.content_id) i
+				ON i.project_id = b.project_id
+			ANTI JOIN xa_perpos x ON x.user_id = b.user_id`},
+		// A context carries the columns the evaluation reads from m_content;
+		// its id stands in content_id. It has no owner or name, so nothing
+		// personal can match it, and a project only where some class holds
+		// a position there (pos_project), so class positions can.
+		{"reducing items to contexts", `CREATE OR REPLACE TEMP TABLE xa_item0 AS
+			SELECT c.*, CASE WHEN c.project_id IN (SELECT project_id FROM xa_cpos UNION SELECT project_id FROM xa_cblock)
+				THEN c.project_id END AS pos_project
+			FROM m_content c SEMI JOIN xa_sel s ON s.content_type = c.content_type AND s.content_id = c.content_id`},
+		{"reducing items to contexts", `CREATE OR REPLACE TEMP TABLE xa_ctx AS
+			SELECT (row_number() OVER (ORDER BY content_type, acl_id, wb_acl_id, locked_for, lock_cp, personal, nested_lock, pos_project))::VARCHAR AS content_id,
+				* EXCLUDE (pos_project), NULL::VARCHAR AS name, pos_project AS project_id, NULL::VARCHAR AS project_path, NULL::VARCHAR AS owner_id
+			FROM (SELECT DISTINCT content_type, acl_id, wb_acl_id, locked_for, lock_cp, personal, nested_lock, rl_type, acl_label, pos_project FROM xa_item0)`},
+		{"reducing items to contexts", `CREATE OR REPLACE TEMP TABLE xa_item AS
+			SELECT c.content_type, c.content_id, x.content_id AS ctx_key, c.project_id, c.acl_id, c.wb_acl_id, c.owner_id
+			FROM xa_item0 c
+			JOIN xa_ctx x ON x.content_type = c.content_type AND x.acl_id = c.acl_id AND x.wb_acl_id IS NOT DISTINCT FROM c.wb_acl_id
+				AND x.locked_for = c.locked_for AND x.lock_cp = c.lock_cp AND x.personal = c.personal
+				AND x.nested_lock = c.nested_lock AND x.rl_type = c.rl_type AND x.acl_label = c.acl_label
+				AND x.project_id IS NOT DISTINCT FROM c.pos_project`},
+		{"reducing items to contexts", `CREATE OR REPLACE TEMP TABLE xa_ctxcap AS
+			SELECT DISTINCT i.ctx_key, s.capability FROM xa_sel s JOIN xa_item i USING (content_type, content_id)`},
 		// A context's grantee set: the groups and group sets its rules name,
 		// on the item's ACL or, for a view with its own rules, its
-		// workbook's too. Many ACLs name the same groups (1,570 grantee sets
-		// for 44,872 ACLs on the L preset), and a class decides alike on
-		// every context with the same grantee set and masks, through the
-		// grantees it matches: its signature there.
+		// workbook's too, and its pos_project. Many ACLs name the same groups
+		// (1,570 grantee sets for 44,872 ACLs on the L preset), and a class
+		// decides alike on every context with the same grantee set and
+		// masks, through what it matches there: its signature (the grantees
+		// it matches, its position and leader Deny on pos_project).
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_ctxg AS
 			WITH a AS (SELECT content_id AS ctx_key, acl_id FROM xa_ctx
 				UNION SELECT content_id, wb_acl_id FROM xa_ctx WHERE wb_acl_id IS NOT NULL),
 			g AS (SELECT DISTINCT a.ctx_key, g.kind, g.grantee_id FROM a JOIN m_acl_grants g ON g.acl_id = a.acl_id AND g.kind IN ('group', 'set')),
-			l AS (SELECT x.content_id AS ctx_key,
+			l AS (SELECT x.content_id AS ctx_key, any_value(x.project_id) AS pos_project,
 				coalesce(list({'k': g.kind, 'g': g.grantee_id} ORDER BY g.kind, g.grantee_id) FILTER (WHERE g.kind IS NOT NULL), []) AS gs
 				FROM xa_ctx x LEFT JOIN g ON g.ctx_key = x.content_id GROUP BY x.content_id)
-			SELECT ctx_key, gs, dense_rank() OVER (ORDER BY gs)::INTEGER AS gset_id FROM l`},
-		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_pc AS
-			SELECT pclass_id, any_value(class_id) AS class_id, any_value(profile_id) AS profile_id, count(*) AS n FROM xa_upc GROUP BY pclass_id`},
+			SELECT ctx_key, gs, pos_project, dense_rank() OVER (ORDER BY {'g': gs, 'p': pos_project})::INTEGER AS gset_id FROM l`},
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_gsclass0 AS
 			WITH gg AS (SELECT DISTINCT gset_id, unnest(gs) AS x FROM xa_ctxg),
+			gp AS (SELECT DISTINCT gset_id, pos_project FROM xa_ctxg WHERE pos_project IS NOT NULL),
 			m AS (
 				SELECT gg.gset_id, cg.class_id, gg.x FROM gg JOIN m_class_groups cg ON gg.x.k = 'group' AND cg.group_id = gg.x.g
 				UNION ALL
-				SELECT gg.gset_id, cs.class_id, gg.x FROM gg JOIN m_class_sets cs ON gg.x.k = 'set' AND cs.set_id = gg.x.g)
-			SELECT gset_id, class_id, list(x ORDER BY x.k, x.g) AS sig
-			FROM m SEMI JOIN (SELECT DISTINCT class_id FROM xa_upc) u ON u.class_id = m.class_id
-			GROUP BY gset_id, class_id`},
-		// Signature 0 is matching nothing: every class the rules do not name.
-		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_sig AS
-			SELECT dense_rank() OVER (ORDER BY sig)::INTEGER AS sig_id, sig,
-				list_transform(list_filter(sig, lambda x: x.k = 'group'), lambda x: x.g) AS groups,
-				list_transform(list_filter(sig, lambda x: x.k = 'set'), lambda x: x.g) AS sets
-			FROM (SELECT DISTINCT sig FROM xa_gsclass0)
-			UNION ALL SELECT 0, [], []::VARCHAR[], []::VARCHAR[]`},
+				SELECT gg.gset_id, cs.class_id, gg.x FROM gg JOIN m_class_sets cs ON gg.x.k = 'set' AND cs.set_id = gg.x.g),
+			ml AS (SELECT gset_id, class_id, list(x ORDER BY x.k, x.g) AS matched
+				FROM m SEMI JOIN (SELECT DISTINCT class_id FROM xa_upc) u ON u.class_id = m.class_id
+				GROUP BY gset_id, class_id),
+			pos AS (SELECT gp.gset_id, c.class_id, gp.pos_project, c.reason, c.rule, c.shadowed
+				FROM gp JOIN xa_cpos c ON c.project_id = gp.pos_project),
+			blk AS (SELECT gp.gset_id, b.class_id, gp.pos_project FROM gp JOIN xa_cblock b ON b.project_id = gp.pos_project),
+			pb AS (SELECT coalesce(pos.gset_id, blk.gset_id) AS gset_id, coalesce(pos.class_id, blk.class_id) AS class_id,
+					coalesce(pos.pos_project, blk.pos_project) AS pos_project, pos.reason, pos.rule, pos.shadowed, blk.class_id IS NOT NULL AS blocked
+				FROM pos FULL JOIN blk ON blk.gset_id = pos.gset_id AND blk.class_id = pos.class_id)
+			SELECT coalesce(ml.gset_id, pb.gset_id) AS gset_id, coalesce(ml.class_id, pb.class_id) AS class_id,
+				{'m': coalesce(ml.matched, []), 'p': pb.pos_project, 'r': pb.reason, 'q': pb.rule, 's': pb.shadowed,
+				 'b': coalesce(pb.blocked, false)} AS sig
+			FROM ml FULL JOIN pb ON pb.gset_id = ml.gset_id AND pb.class_id = ml.class_id`},
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_gsclass AS
-			SELECT g.gset_id, g.class_id, s.sig_id FROM xa_gsclass0 g JOIN xa_sig s ON s.sig = g.sig`},
+			SELECT gset_id, class_id, dense_rank() OVER (ORDER BY sig)::INTEGER AS sig_id, sig FROM xa_gsclass0`},
+		// Signature 0 is matching nothing: every class the rules do not name
+		// and that holds no position where the context is.
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_sig AS
+			SELECT sig_id, any_value(sig) AS sig,
+				list_transform(list_filter(any_value(sig).m, lambda x: x.k = 'group'), lambda x: x.g) AS groups,
+				list_transform(list_filter(any_value(sig).m, lambda x: x.k = 'set'), lambda x: x.g) AS sets
+			FROM xa_gsclass GROUP BY sig_id
+			UNION ALL SELECT 0, NULL, []::VARCHAR[], []::VARCHAR[]`},
 		// Users per (grantee set, signature, profile), for counting.
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_gsn AS
 			SELECT g.gset_id, g.sig_id, pc.profile_id, sum(pc.n)::BIGINT AS n
 			FROM xa_gsclass g JOIN xa_pc pc ON pc.class_id = g.class_id GROUP BY ALL`},
-		// Principals: one per signature and profile, and the evaluated pairs:
-		// every context with the signatures its grantee set has, and with
-		// signature 0, for every profile.
+		// Principals: one per signature and profile, with the signature's
+		// position and leader Deny, and the evaluated pairs: every context
+		// with the signatures its grantee set has, and with signature 0,
+		// for every profile.
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_principal AS
 			SELECT s.sig_id || ':' || p.profile_id AS user_id, NULL::VARCHAR AS user_name, ub.basis, ub.role, NULL::INTEGER AS class_id,
-				ub.admin, ub.treated_as, ub.role_flag, ub.role_confidence, ub.role_unknown, ub.ambiguous, s.groups, s.sets
+				ub.admin, ub.treated_as, ub.role_flag, ub.role_confidence, ub.role_unknown, ub.ambiguous, s.groups, s.sets,
+				s.sig.p AS pos_project, s.sig.r AS pos_reason, s.sig.q AS pos_rule, s.sig.s AS pos_shadowed, s.sig.b AS pos_blocked
 			FROM (SELECT profile_id, arg_min(user_id, user_id) AS user_id FROM xa_upc GROUP BY profile_id) p JOIN xa_ub ub USING (user_id)
 			CROSS JOIN xa_sig s`},
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_ppos AS
+			SELECT user_id, pos_project AS project_id, pos_reason AS reason, pos_rule AS rule, pos_shadowed AS shadowed
+			FROM xa_principal WHERE pos_reason IS NOT NULL`},
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_pblock AS
+			SELECT user_id, pos_project AS project_id FROM xa_principal WHERE pos_blocked`},
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_pairs AS
 			SELECT x.ctx_key, n.sig_id || ':' || n.profile_id AS pid
 			FROM xa_ctxg x JOIN (SELECT DISTINCT gset_id, sig_id, profile_id FROM xa_gsn) n ON n.gset_id = x.gset_id
@@ -195,7 +246,9 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 				UNION ALL SELECT ua.user_id, i.content_type, i.content_id FROM xa_item i JOIN m_user_acl ua ON ua.acl_id = i.acl_id
 				UNION ALL SELECT ua.user_id, i.content_type, i.content_id FROM xa_item i JOIN m_user_acl ua ON ua.acl_id = i.wb_acl_id
 				UNION ALL SELECT p.user_id, i.content_type, i.content_id FROM xa_item i JOIN m_position p ON p.project_id = i.project_id
+					SEMI JOIN xa_perpos x ON x.user_id = p.user_id
 				UNION ALL SELECT b.user_id, i.content_type, i.content_id FROM xa_item i JOIN m_leader_block b ON b.project_id = i.project_id
+					SEMI JOIN xa_perpos x ON x.user_id = b.user_id
 			)) e
 			JOIN xa_upc u ON u.user_id = e.user_id
 			JOIN xa_item i ON i.content_type = e.content_type AND i.content_id = e.content_id
@@ -256,7 +309,7 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS "+t)
 		}
 		for _, t := range []string{"xa_eres", "xa_ceiling", "xa_rep", "xa_pc", "xa_pf", "xa_cres", "xa_pairs", "xa_gsn", "xa_gsclass",
-			"xa_gsclass0", "xa_sig", "xa_ctxg", "xa_exc", "xa_principal", "xa_upc", "xa_ub", "xa_ctxcap", "xa_item", "xa_ctx", "xa_sel"} {
+			"xa_gsclass0", "xa_sig", "xa_ctxg", "xa_ppos", "xa_pblock", "xa_cpos", "xa_cblock", "xa_perpos", "xa_item0", "xa_exc", "xa_principal", "xa_upc", "xa_ub", "xa_ctxcap", "xa_item", "xa_ctx", "xa_sel"} {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+t)
 		}
 	}()
@@ -279,6 +332,13 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 		return st, fmt.Errorf("expanding access: counting: %w", err)
 	}
 	return st, nil
+}
+
+func replaceOnce(s, old, new string) (string, error) {
+	if strings.Count(s, old) != 1 {
+		return "", fmt.Errorf("reading the evaluation: want one %q in the view", old)
+	}
+	return strings.Replace(s, old, new, 1), nil
 }
 
 var validIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

@@ -2,6 +2,7 @@ package model_test
 
 import (
 	"context"
+	"flag"
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
@@ -13,6 +14,8 @@ import (
 	"github.com/tabaudit/tabaudit/model"
 	"github.com/tabaudit/tabaudit/model/modeltest"
 )
+
+var accessSites = flag.Int("access-sites", 20, "random sites TestExpandAccessMatchesView compares (e.g. -access-sites=500)")
 
 // accessRows reads a relation of effective_permissions' shape as sorted
 // lines, one per decision.
@@ -151,7 +154,7 @@ func TestExpandAccessMatchesView(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		for i := range min(*randomSites, 20) {
+		for i := range *accessSites {
 			seed := uint64(i)
 			s := site.Random(rand.New(rand.NewPCG(seed, seed^0xacce55)), site.RandomParams{})
 			if _, err := modeltest.Load(ctx, db, s); err != nil {
