@@ -162,13 +162,14 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 				AND x.project_id IS NOT DISTINCT FROM c.pos_project`},
 		{"reducing items to contexts", `CREATE OR REPLACE TEMP TABLE xa_ctxcap AS
 			SELECT DISTINCT i.ctx_key, s.capability FROM xa_sel s JOIN xa_item i USING (content_type, content_id)`},
-		// A context's grantee set: the groups and group sets its rules name,
+		// A context's grantee list: the groups and group sets its rules name,
 		// on the item's ACL or, for a view with its own rules, its
-		// workbook's too, and its pos_project. Many ACLs name the same groups
-		// (1,570 grantee sets for 44,872 ACLs on the L preset), and a class
-		// decides alike on every context with the same grantee set and
-		// masks, through what it matches there: its signature (the grantees
-		// it matches, its position and leader Deny on pos_project).
+		// workbook's too. Many ACLs name the same groups (1,570 lists for
+		// 44,872 ACLs on the L preset, at most 6 grantees each), and a class
+		// decides alike on every context with the same list and masks,
+		// through the grantees it matches there: its signature on the list
+		// (a bit mask over the list's grantees), plus the position and
+		// leader Deny it holds on the context's pos_project.
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_ctxg AS
 			WITH a AS (SELECT content_id AS ctx_key, acl_id FROM xa_ctx
 				UNION SELECT content_id, wb_acl_id FROM xa_ctx WHERE wb_acl_id IS NOT NULL),
@@ -176,61 +177,68 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			l AS (SELECT x.content_id AS ctx_key, any_value(x.project_id) AS pos_project,
 				coalesce(list({'k': g.kind, 'g': g.grantee_id} ORDER BY g.kind, g.grantee_id) FILTER (WHERE g.kind IS NOT NULL), []) AS gs
 				FROM xa_ctx x LEFT JOIN g ON g.ctx_key = x.content_id GROUP BY x.content_id)
-			SELECT ctx_key, gs, pos_project, dense_rank() OVER (ORDER BY {'g': gs, 'p': pos_project})::INTEGER AS gset_id FROM l`},
-		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_gsclass0 AS
-			WITH gg AS (SELECT DISTINCT gset_id, unnest(gs) AS x FROM xa_ctxg),
-			gp AS (SELECT DISTINCT gset_id, pos_project FROM xa_ctxg WHERE pos_project IS NOT NULL),
-			m AS (
-				SELECT gg.gset_id, cg.class_id, gg.x FROM gg JOIN m_class_groups cg ON gg.x.k = 'group' AND cg.group_id = gg.x.g
+			SELECT ctx_key, gs, pos_project, dense_rank() OVER (ORDER BY gs)::INTEGER AS gl_id FROM l`},
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_glg AS
+			SELECT gl_id, idx, x.k AS k, x.g AS g FROM (
+				SELECT gl_id, (generate_subscripts(gs, 1) - 1)::INTEGER AS idx, unnest(gs) AS x FROM (SELECT DISTINCT gl_id, gs FROM xa_ctxg))`},
+		// Masks hold 62 grantees; a longer list keeps the rest as a list.
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_glclass AS
+			WITH m AS (
+				SELECT g.gl_id, cg.class_id, g.idx FROM xa_glg g JOIN m_class_groups cg ON g.k = 'group' AND cg.group_id = g.g
 				UNION ALL
-				SELECT gg.gset_id, cs.class_id, gg.x FROM gg JOIN m_class_sets cs ON gg.x.k = 'set' AND cs.set_id = gg.x.g),
-			ml AS (SELECT gset_id, class_id, list(x ORDER BY x.k, x.g) AS matched
-				FROM m SEMI JOIN (SELECT DISTINCT class_id FROM xa_upc) u ON u.class_id = m.class_id
-				GROUP BY gset_id, class_id),
-			pos AS (SELECT gp.gset_id, c.class_id, gp.pos_project, c.reason, c.rule, c.shadowed
-				FROM gp JOIN xa_cpos c ON c.project_id = gp.pos_project),
-			blk AS (SELECT gp.gset_id, b.class_id, gp.pos_project FROM gp JOIN xa_cblock b ON b.project_id = gp.pos_project),
-			pb AS (SELECT coalesce(pos.gset_id, blk.gset_id) AS gset_id, coalesce(pos.class_id, blk.class_id) AS class_id,
-					coalesce(pos.pos_project, blk.pos_project) AS pos_project, pos.reason, pos.rule, pos.shadowed, blk.class_id IS NOT NULL AS blocked
-				FROM pos FULL JOIN blk ON blk.gset_id = pos.gset_id AND blk.class_id = pos.class_id)
-			SELECT coalesce(ml.gset_id, pb.gset_id) AS gset_id, coalesce(ml.class_id, pb.class_id) AS class_id,
-				{'m': coalesce(ml.matched, []), 'p': pb.pos_project, 'r': pb.reason, 'q': pb.rule, 's': pb.shadowed,
-				 'b': coalesce(pb.blocked, false)} AS sig
-			FROM ml FULL JOIN pb ON pb.gset_id = ml.gset_id AND pb.class_id = ml.class_id`},
-		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_gsclass AS
-			SELECT gset_id, class_id, dense_rank() OVER (ORDER BY sig)::INTEGER AS sig_id, sig FROM xa_gsclass0`},
-		// Signature 0 is matching nothing: every class the rules do not name
-		// and that holds no position where the context is.
-		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_sig AS
-			SELECT sig_id, any_value(sig) AS sig,
-				list_transform(list_filter(any_value(sig).m, lambda x: x.k = 'group'), lambda x: x.g) AS groups,
-				list_transform(list_filter(any_value(sig).m, lambda x: x.k = 'set'), lambda x: x.g) AS sets
-			FROM xa_gsclass GROUP BY sig_id
-			UNION ALL SELECT 0, NULL, []::VARCHAR[], []::VARCHAR[]`},
-		// Users per (grantee set, signature, profile), for counting.
-		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_gsn AS
-			SELECT g.gset_id, g.sig_id, pc.profile_id, sum(pc.n)::BIGINT AS n
-			FROM xa_gsclass g JOIN xa_pc pc ON pc.class_id = g.class_id GROUP BY ALL`},
-		// Principals: one per signature and profile, with the signature's
-		// position and leader Deny, and the evaluated pairs: every context
-		// with the signatures its grantee set has, and with signature 0,
-		// for every profile.
+				SELECT g.gl_id, cs.class_id, g.idx FROM xa_glg g JOIN m_class_sets cs ON g.k = 'set' AND cs.set_id = g.g),
+			c AS (SELECT gl_id, class_id, coalesce(bit_or(1::BIGINT << idx) FILTER (WHERE idx < 62), 0) AS bits,
+					coalesce(list(idx ORDER BY idx) FILTER (WHERE idx >= 62), []) AS over
+				FROM m SEMI JOIN xa_pc u ON u.class_id = m.class_id GROUP BY gl_id, class_id)
+			SELECT gl_id, class_id, bits, over, dense_rank() OVER (ORDER BY gl_id, bits, over)::INTEGER AS sigm_id FROM c`},
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_sigm AS
+			SELECT s.sigm_id,
+				coalesce(list(g.g ORDER BY g.g) FILTER (WHERE g.k = 'group'), []) AS groups,
+				coalesce(list(g.g ORDER BY g.g) FILTER (WHERE g.k = 'set'), []) AS sets
+			FROM (SELECT DISTINCT sigm_id, gl_id, bits, over FROM xa_glclass) s
+			JOIN xa_glg g ON g.gl_id = s.gl_id
+			WHERE (g.idx < 62 AND ((s.bits >> g.idx) & 1) = 1) OR list_contains(s.over, g.idx)
+			GROUP BY s.sigm_id
+			UNION ALL SELECT 0, []::VARCHAR[], []::VARCHAR[]`},
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_gln AS
+			SELECT g.gl_id, g.sigm_id, pc.profile_id, sum(pc.n)::BIGINT AS n
+			FROM xa_glclass g JOIN xa_pc pc ON pc.class_id = g.class_id GROUP BY ALL`},
+		// Class positions per project; pos_id 0 is none.
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_pclass AS
+			SELECT *, dense_rank() OVER (ORDER BY {'p': project_id, 'r': reason, 'q': rule, 's': shadowed, 'b': blocked})::INTEGER AS pos_id
+			FROM (SELECT coalesce(p.project_id, b.project_id) AS project_id, coalesce(p.class_id, b.class_id) AS class_id,
+					p.reason, p.rule, p.shadowed, b.class_id IS NOT NULL AS blocked
+				FROM xa_cpos p FULL JOIN xa_cblock b ON b.project_id = p.project_id AND b.class_id = p.class_id)`},
+		// The evaluated (context, signature, position, profile) combinations.
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_trip AS
+			SELECT DISTINCT * FROM (
+				SELECT x.ctx_key, n.sigm_id, 0 AS pos_id, n.profile_id FROM xa_ctxg x JOIN xa_gln n ON n.gl_id = x.gl_id
+				UNION ALL
+				SELECT x.ctx_key, 0, 0, p.profile_id FROM xa_ctxg x CROSS JOIN (SELECT DISTINCT profile_id FROM xa_pc) p
+				UNION ALL
+				SELECT x.ctx_key, coalesce(g.sigm_id, 0), p.pos_id, pc.profile_id
+				FROM xa_ctxg x JOIN xa_pclass p ON p.project_id = x.pos_project
+				JOIN xa_pc pc ON pc.class_id = p.class_id
+				LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = p.class_id)`},
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_pairs AS
+			SELECT ctx_key, sigm_id || ':' || pos_id || ':' || profile_id AS pid FROM xa_trip`},
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_principal AS
-			SELECT s.sig_id || ':' || p.profile_id AS user_id, NULL::VARCHAR AS user_name, ub.basis, ub.role, NULL::INTEGER AS class_id,
-				ub.admin, ub.treated_as, ub.role_flag, ub.role_confidence, ub.role_unknown, ub.ambiguous, s.groups, s.sets,
-				s.sig.p AS pos_project, s.sig.r AS pos_reason, s.sig.q AS pos_rule, s.sig.s AS pos_shadowed, s.sig.b AS pos_blocked
-			FROM (SELECT profile_id, arg_min(user_id, user_id) AS user_id FROM xa_upc GROUP BY profile_id) p JOIN xa_ub ub USING (user_id)
-			CROSS JOIN xa_sig s`},
+			WITH k AS (SELECT DISTINCT sigm_id, pos_id, profile_id FROM xa_trip),
+			pos AS (SELECT DISTINCT pos_id, project_id, reason, rule, shadowed, blocked FROM xa_pclass)
+			SELECT k.sigm_id || ':' || k.pos_id || ':' || k.profile_id AS user_id, NULL::VARCHAR AS user_name, ub.basis, ub.role,
+				NULL::INTEGER AS class_id, ub.admin, ub.treated_as, ub.role_flag, ub.role_confidence, ub.role_unknown, ub.ambiguous,
+				s.groups, s.sets, pos.project_id AS pos_project, pos.reason AS pos_reason, pos.rule AS pos_rule,
+				pos.shadowed AS pos_shadowed, coalesce(pos.blocked, false) AS pos_blocked
+			FROM k
+			JOIN (SELECT profile_id, arg_min(user_id, user_id) AS user_id FROM xa_upc GROUP BY profile_id) p ON p.profile_id = k.profile_id
+			JOIN xa_ub ub ON ub.user_id = p.user_id
+			JOIN xa_sigm s ON s.sigm_id = k.sigm_id
+			LEFT JOIN pos ON pos.pos_id = k.pos_id`},
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_ppos AS
 			SELECT user_id, pos_project AS project_id, pos_reason AS reason, pos_rule AS rule, pos_shadowed AS shadowed
 			FROM xa_principal WHERE pos_reason IS NOT NULL`},
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_pblock AS
 			SELECT user_id, pos_project AS project_id FROM xa_principal WHERE pos_blocked`},
-		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_pairs AS
-			SELECT x.ctx_key, n.sig_id || ':' || n.profile_id AS pid
-			FROM xa_ctxg x JOIN (SELECT DISTINCT gset_id, sig_id, profile_id FROM xa_gsn) n ON n.gset_id = x.gset_id
-			UNION ALL
-			SELECT x.ctx_key, '0:' || p.profile_id FROM xa_ctxg x CROSS JOIN (SELECT DISTINCT profile_id FROM xa_upc) p`},
 		// Pairs with personal facts, and what those facts are. Pairs that
 		// share class, context and facts decide alike, so one representative
 		// per group is evaluated: the facts that name the user or the item in
@@ -249,6 +257,10 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 					SEMI JOIN xa_perpos x ON x.user_id = p.user_id
 				UNION ALL SELECT b.user_id, i.content_type, i.content_id FROM xa_item i JOIN m_leader_block b ON b.project_id = i.project_id
 					SEMI JOIN xa_perpos x ON x.user_id = b.user_id
+				-- where their class holds a position, a user with personal
+				-- positions may not: evaluated one by one too
+				UNION ALL SELECT u.user_id, i.content_type, i.content_id FROM xa_item i JOIN xa_pclass p ON p.project_id = i.project_id
+					JOIN xa_upc u ON u.class_id = p.class_id SEMI JOIN xa_perpos x ON x.user_id = u.user_id
 			)) e
 			JOIN xa_upc u ON u.user_id = e.user_id
 			JOIN xa_item i ON i.content_type = e.content_type AND i.content_id = e.content_id
@@ -265,8 +277,8 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 		{"evaluating classes", classView},
 		{"evaluating classes", excView},
 		{"evaluating classes", `CREATE OR REPLACE TEMP TABLE xa_cres AS
-			SELECT split_part(e.user_id, ':', 1)::INTEGER AS sig_id, split_part(e.user_id, ':', 2)::INTEGER AS profile_id,
-				e.content_id AS ctx_key, e.capability,
+			SELECT split_part(e.user_id, ':', 1)::INTEGER AS sigm_id, split_part(e.user_id, ':', 2)::INTEGER AS pos_id,
+				split_part(e.user_id, ':', 3)::INTEGER AS profile_id, e.content_id AS ctx_key, e.capability,
 				e.decision, e.reason, e.deciding_rule, e.confidence, e.flags
 			FROM xa_eval_class e SEMI JOIN xa_ctxcap k ON k.ctx_key = e.content_id AND k.capability = e.capability`},
 		{"evaluating personal facts", `CREATE OR REPLACE TEMP TABLE xa_eres AS
@@ -281,9 +293,11 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 				r.decision, r.reason, r.deciding_rule, r.confidence, r.flags
 			FROM xa_sel s JOIN xa_item i USING (content_type, content_id)
 			JOIN xa_ctxg x ON x.ctx_key = i.ctx_key
-			JOIN xa_gsclass g ON g.gset_id = x.gset_id
+			JOIN xa_glclass g ON g.gl_id = x.gl_id
 			JOIN xa_upc u ON u.class_id = g.class_id
-			JOIN xa_cres r ON r.sig_id = g.sig_id AND r.profile_id = u.profile_id AND r.ctx_key = i.ctx_key AND r.capability = s.capability
+			ANTI JOIN xa_pclass p ON p.project_id = x.pos_project AND p.class_id = u.class_id
+			JOIN xa_cres r ON r.sigm_id = g.sigm_id AND r.pos_id = 0 AND r.profile_id = u.profile_id AND r.ctx_key = i.ctx_key
+				AND r.capability = s.capability
 			ANTI JOIN xa_exc e ON e.user_id = u.user_id AND e.content_type = s.content_type AND e.content_id = s.content_id
 			WHERE ` + decision + `
 			UNION ALL
@@ -291,9 +305,22 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 				r.decision, r.reason, r.deciding_rule, r.confidence, r.flags
 			FROM xa_sel s JOIN xa_item i USING (content_type, content_id)
 			JOIN xa_ctxg x ON x.ctx_key = i.ctx_key
-			JOIN xa_cres r ON r.sig_id = 0 AND r.ctx_key = i.ctx_key AND r.capability = s.capability
+			JOIN xa_pclass p ON p.project_id = x.pos_project
+			JOIN xa_upc u ON u.class_id = p.class_id
+			LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = p.class_id
+			JOIN xa_cres r ON r.sigm_id = coalesce(g.sigm_id, 0) AND r.pos_id = p.pos_id AND r.profile_id = u.profile_id
+				AND r.ctx_key = i.ctx_key AND r.capability = s.capability
+			ANTI JOIN xa_exc e ON e.user_id = u.user_id AND e.content_type = s.content_type AND e.content_id = s.content_id
+			WHERE ` + decision + `
+			UNION ALL
+			SELECT u.user_id, u.user_name, s.content_type, s.content_id, s.capability,
+				r.decision, r.reason, r.deciding_rule, r.confidence, r.flags
+			FROM xa_sel s JOIN xa_item i USING (content_type, content_id)
+			JOIN xa_ctxg x ON x.ctx_key = i.ctx_key
+			JOIN xa_cres r ON r.sigm_id = 0 AND r.pos_id = 0 AND r.ctx_key = i.ctx_key AND r.capability = s.capability
 			JOIN xa_upc u ON u.profile_id = r.profile_id
-			ANTI JOIN xa_gsclass g ON g.gset_id = x.gset_id AND g.class_id = u.class_id
+			ANTI JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = u.class_id
+			ANTI JOIN xa_pclass p ON p.project_id = x.pos_project AND p.class_id = u.class_id
 			ANTI JOIN xa_exc e ON e.user_id = u.user_id AND e.content_type = s.content_type AND e.content_id = s.content_id
 			WHERE ` + decision + `
 			UNION ALL
@@ -308,8 +335,8 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 		for _, t := range []string{"xa_eval_class", "xa_eval_exc"} {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS "+t)
 		}
-		for _, t := range []string{"xa_eres", "xa_ceiling", "xa_rep", "xa_pc", "xa_pf", "xa_cres", "xa_pairs", "xa_gsn", "xa_gsclass",
-			"xa_gsclass0", "xa_sig", "xa_ctxg", "xa_ppos", "xa_pblock", "xa_cpos", "xa_cblock", "xa_perpos", "xa_item0", "xa_exc", "xa_principal", "xa_upc", "xa_ub", "xa_ctxcap", "xa_item", "xa_ctx", "xa_sel"} {
+		for _, t := range []string{"xa_eres", "xa_ceiling", "xa_rep", "xa_pc", "xa_pf", "xa_cres", "xa_pairs", "xa_gln", "xa_glclass",
+			"xa_glg", "xa_sigm", "xa_pclass", "xa_trip", "xa_ctxg", "xa_ppos", "xa_pblock", "xa_cpos", "xa_cblock", "xa_perpos", "xa_item0", "xa_exc", "xa_principal", "xa_upc", "xa_ub", "xa_ctxcap", "xa_item", "xa_ctx", "xa_sel"} {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+t)
 		}
 	}()
@@ -387,27 +414,34 @@ func countStmts(dst, decision string) []struct{ what, q string } {
 		{"counting users", `CREATE OR REPLACE TEMP TABLE xa_pf AS SELECT profile_id, count(*) AS n FROM xa_upc GROUP BY profile_id`},
 		{"counting users", `CREATE OR REPLACE TEMP TABLE ` + dst + ` AS
 			WITH ctxn AS (
+				-- classes the context's rules name, by signature
 				SELECT x.ctx_key, r.capability, r.decision, r.reason, n.n
-				FROM xa_ctxg x JOIN xa_gsn n ON n.gset_id = x.gset_id
-				JOIN xa_cres r ON r.sig_id = n.sig_id AND r.profile_id = n.profile_id AND r.ctx_key = x.ctx_key
+				FROM xa_ctxg x JOIN xa_gln n ON n.gl_id = x.gl_id
+				JOIN xa_cres r ON r.sigm_id = n.sigm_id AND r.pos_id = 0 AND r.profile_id = n.profile_id AND r.ctx_key = x.ctx_key
 				UNION ALL
+				-- every other class, by profile
 				SELECT r.ctx_key, r.capability, r.decision, r.reason, pf.n - coalesce(m.n, 0)
-				FROM xa_cres r JOIN xa_pf pf ON r.sig_id = 0 AND pf.profile_id = r.profile_id
+				FROM xa_cres r JOIN xa_pf pf ON r.sigm_id = 0 AND r.pos_id = 0 AND pf.profile_id = r.profile_id
 				JOIN xa_ctxg x ON x.ctx_key = r.ctx_key
-				LEFT JOIN (SELECT gset_id, profile_id, sum(n) AS n FROM xa_gsn GROUP BY ALL) m ON m.gset_id = x.gset_id AND m.profile_id = r.profile_id
+				LEFT JOIN (SELECT gl_id, profile_id, sum(n) AS n FROM xa_gln GROUP BY ALL) m ON m.gl_id = x.gl_id AND m.profile_id = r.profile_id
+				UNION ALL
+				-- classes holding a position there move from their signature's
+				-- answer to the answer with the position
+				SELECT x.ctx_key, r.capability, r.decision, r.reason, CASE WHEN r.pos_id = 0 THEN -pc.n ELSE pc.n END
+				FROM xa_ctxg x JOIN xa_pclass p ON p.project_id = x.pos_project
+				JOIN xa_pc pc ON pc.class_id = p.class_id
+				LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = p.class_id
+				JOIN xa_cres r ON r.ctx_key = x.ctx_key AND r.sigm_id = coalesce(g.sigm_id, 0) AND r.profile_id = pc.profile_id
+					AND (r.pos_id = 0 OR r.pos_id = p.pos_id)
 			), moved AS (
 				-- a pair with personal facts leaves its class-level answer ...
 				SELECT e.content_type, e.content_id, s.capability, r.decision, r.reason, -1 AS n
 				FROM xa_exc e JOIN xa_sel s ON s.content_type = e.content_type AND s.content_id = e.content_id
 				JOIN xa_ctxg x ON x.ctx_key = e.ctx_key
-				JOIN xa_gsclass g ON g.gset_id = x.gset_id AND g.class_id = e.class_id
-				JOIN xa_cres r ON r.sig_id = g.sig_id AND r.profile_id = e.profile_id AND r.ctx_key = e.ctx_key AND r.capability = s.capability
-				UNION ALL
-				SELECT e.content_type, e.content_id, s.capability, r.decision, r.reason, -1 AS n
-				FROM xa_exc e JOIN xa_sel s ON s.content_type = e.content_type AND s.content_id = e.content_id
-				JOIN xa_ctxg x ON x.ctx_key = e.ctx_key
-				ANTI JOIN xa_gsclass g ON g.gset_id = x.gset_id AND g.class_id = e.class_id
-				JOIN xa_cres r ON r.sig_id = 0 AND r.profile_id = e.profile_id AND r.ctx_key = e.ctx_key AND r.capability = s.capability
+				LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = e.class_id
+				LEFT JOIN xa_pclass p ON p.project_id = x.pos_project AND p.class_id = e.class_id
+				JOIN xa_cres r ON r.sigm_id = coalesce(g.sigm_id, 0) AND r.pos_id = coalesce(p.pos_id, 0) AND r.profile_id = e.profile_id
+					AND r.ctx_key = e.ctx_key AND r.capability = s.capability
 				UNION ALL
 				-- ... for its own
 				SELECT e.content_type, e.content_id, s.capability, r.decision, r.reason, 1

@@ -2,8 +2,8 @@ package model_test
 
 import (
 	"context"
-	"flag"
 	"database/sql"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"slices"
