@@ -413,7 +413,7 @@ func countStmts(dst, decision string) []struct{ what, q string } {
 	return []struct{ what, q string }{
 		{"counting users", `CREATE OR REPLACE TEMP TABLE xa_pf AS SELECT profile_id, count(*) AS n FROM xa_upc GROUP BY profile_id`},
 		{"counting users", `CREATE OR REPLACE TEMP TABLE ` + dst + ` AS
-			WITH ctxn AS (
+			WITH ctxn AS (SELECT ctx_key, capability, decision, reason, sum(n) AS n FROM (
 				-- classes the context's rules name, by signature
 				SELECT x.ctx_key, r.capability, r.decision, r.reason, n.n
 				FROM xa_ctxg x JOIN xa_gln n ON n.gl_id = x.gl_id
@@ -433,7 +433,7 @@ func countStmts(dst, decision string) []struct{ what, q string } {
 				LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = p.class_id
 				JOIN xa_cres r ON r.ctx_key = x.ctx_key AND r.sigm_id = coalesce(g.sigm_id, 0) AND r.profile_id = pc.profile_id
 					AND (r.pos_id = 0 OR r.pos_id = p.pos_id)
-			), moved AS (
+			) GROUP BY ALL), moved AS (
 				-- a pair with personal facts leaves its class-level answer ...
 				SELECT e.content_type, e.content_id, s.capability, r.decision, r.reason, -1 AS n
 				FROM xa_exc e JOIN xa_sel s ON s.content_type = e.content_type AND s.content_id = e.content_id
