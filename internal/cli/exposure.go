@@ -109,9 +109,11 @@ func exposureRun(ctx context.Context, f *Factory, opts *exposureOptions) error {
 	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE x_upstream AS `+upstream); err != nil {
 		return fmt.Errorf("reading the lineage of %s: %w", opts.Table, err)
 	}
+	// Counts need no users: they are summed from the class-level answers;
+	// --detail lists the users.
 	if _, err := model.ExpandAccess(ctx, conn, "x_exposed", `SELECT DISTINCT u.content_type, u.content_luid AS content_id, k.capability
 		FROM x_upstream u JOIN exposure_capabilities k ON k.content_type = u.content_type WHERE `+capCond,
-		model.AccessOptions{Decision: "allow"}); err != nil {
+		model.AccessOptions{Decision: "allow", Count: !opts.Detail}); err != nil {
 		return fmt.Errorf("querying effective access: %w", err)
 	}
 	var q string
@@ -133,12 +135,13 @@ func exposureRun(ctx context.Context, f *Factory, opts *exposureOptions) error {
 			LEFT JOIN x_connect d ON d.user_id = e.user_id AND d.content_id = u.published
 			ORDER BY database_name, schema_name, table_name, user_name, capability, via_content_type, via_content_name, via_project_path, via_path`
 	} else {
+		// Per item: items of the same name in the same project stay apart.
 		q = `SELECT u.database_name, u.schema_name, u.table_name, e.content_type AS via_content_type, c.name AS via_content_name,
-				c.project_path AS via_project_path, e.capability, count(DISTINCT e.user_id) AS users, u.path AS via_path
-			FROM x_exposed e
+				c.project_path AS via_project_path, e.capability, e.users, u.path AS via_path, e.content_id AS via_content_id
+			FROM (SELECT content_type, content_id, capability, sum(users)::BIGINT AS users FROM x_exposed GROUP BY ALL) e
 			JOIN x_upstream u ON u.content_type = e.content_type AND u.content_luid = e.content_id
 			JOIN content c ON c.content_type = e.content_type AND c.content_id = e.content_id
-			GROUP BY ALL ORDER BY users DESC, database_name, schema_name, table_name, via_content_type, via_content_name, via_project_path, capability, via_path`
+			ORDER BY users DESC, database_name, schema_name, table_name, via_content_type, via_content_name, via_project_path, capability, via_path, via_content_id`
 	}
 	rs, err := conn.QueryContext(ctx, q)
 	if err != nil {

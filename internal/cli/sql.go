@@ -159,7 +159,7 @@ func openModelReadOnly(ctx context.Context, path string) (*sql.DB, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, usageError(fmt.Errorf("model database %s: %w (build it with `tabaudit model`)", path, err))
 	}
-	db, err := sql.Open("duckdb", path+"?access_mode=READ_ONLY&autoinstall_known_extensions=false&autoload_known_extensions=false")
+	db, err := sql.Open("duckdb", path+"?access_mode=READ_ONLY&autoinstall_known_extensions=false&autoload_known_extensions=false&max_temp_directory_size=10GB")
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
