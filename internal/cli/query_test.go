@@ -275,3 +275,78 @@ func TestExposureMatchesView(t *testing.T) {
 		}
 	}
 }
+
+// TestExposureSiteFile runs the exposure case of issue #6 end to end: the
+// site file is served by the simulator, extracted over HTTP (REST and
+// Metadata API), modelled, and asked "who can see data from hr.salaries".
+//
+// What Tableau shows and why the rows are what they are:
+//   - ana and ben can open the dashboard "People overview" (group People
+//     Viewers, template View on the workbook, views follow it with tabs
+//     shown). Its hidden sheet "Pay by grade" draws hr.salaries through the
+//     published source HR Pay, so both see salary data through the
+//     dashboard. ben holds Connect on HR Pay; ana does not: Tableau may then
+//     refuse her the data unless the workbook embeds credentials (spec §11,
+//     an [I] fact), so her row says datasource_connect=deny rather than
+//     dropping her: an audit must show the possible exposure.
+//   - The custom SQL query over hr.employees and hr.departments feeds
+//     "Headcount", not salaries: neither table appears for salaries.
+//   - dee reaches hr.salaries only through the virtual connection HR VC and
+//     the data source and workbook built on it (group VC Users).
+//   - The owner and the Creator cy appear through ownership and cy's user
+//     rule on HR Pay.
+func TestExposureSiteFile(t *testing.T) {
+	s, err := site.Load("testdata/exposure/site.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := tableautest.Start(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := t.TempDir()
+	var out bytes.Buffer
+	f := testFactory(&out, &out)
+	f.Now = time.Now
+	f.Getenv = func(k string) string {
+		return map[string]string{"TABLEAU_PAT_NAME": tableautest.DefaultPATName, "TABLEAU_PAT_SECRET": tableautest.DefaultPATSecret}[k]
+	}
+	root := filepath.Join(dir, "snapshots")
+	if code := RunWith(context.Background(), f, []string{"extract", "--server", srv.URL, "--site", "exposure", "--out", root, "--log-level", "error"}); code != 0 {
+		t.Fatalf("extract: exit %d\n%s", code, out.String())
+	}
+	db := filepath.Join(dir, "audit.duckdb")
+	if _, errOut, code := runCmd(t, "model", "--snapshots", root, "--db", db, "--log-level", "error"); code != 0 {
+		t.Fatalf("model: exit %d\n%s", code, errOut)
+	}
+	got, errOut, code := runCmd(t, "exposure", "--db", db, "--table", "hr.salaries", "--capability", "Read", "--detail", "--format", "csv")
+	if code != 0 {
+		t.Fatalf("exposure: exit %d\n%s", code, errOut)
+	}
+	golden(t, "../exposure/site-salaries-detail.csv", got)
+	for _, want := range []string{
+		"hrdb,hr,salaries,ana,Read,view,People overview,HR,",
+		",GROUP_ALLOW,deny\n", // ana through the dashboard, without Connect on HR Pay
+		"hrdb,hr,salaries,ben,Read,view,People overview,HR,",
+		",GROUP_ALLOW,allow\n", // ben holds Connect
+		"hrdb,hr,salaries,dee,Read,virtualconnection,HR VC,HR,",
+		"hrdb,hr,salaries,dee,Read,view,Pay from VC,HR,",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("exposure lacks %q:\n%s", want, got)
+		}
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if strings.Contains(l, "Headcount") {
+			t.Errorf("the custom SQL over employees and departments does not read salaries: %s", l)
+		}
+	}
+	// The custom SQL query exposes both of its tables through Headcount.
+	for _, tbl := range []string{"hr.employees", "hr.departments"} {
+		got, _, _ := runCmd(t, "exposure", "--db", db, "--table", tbl, "--capability", "Read", "--format", "csv")
+		if !strings.Contains(got, ",view,Headcount,HR,Read,3,") {
+			t.Errorf("%s: want Headcount read by 3 users (ana, ben, the project owner):\n%s", tbl, got)
+		}
+	}
+}
