@@ -24,6 +24,11 @@ type AccessOptions struct {
 	// column users, computed from the class-level answers without expanding
 	// users.
 	Count bool
+	// Tuples, when set, is a query returning (user_id, content_type,
+	// content_id, capability): only those decisions are written (items is
+	// then ignored). For asking about specific pairs, e.g. the access a
+	// policy expects.
+	Tuples string
 	// Logger receives one debug line per step; nil discards.
 	Logger *slog.Logger
 }
@@ -108,7 +113,14 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 	if opts.Users != "" {
 		users = "user_id IN (SELECT user_id FROM (" + opts.Users + "))"
 	}
-	stmts := []struct{ what, q string }{
+	var pre []struct{ what, q string }
+	if opts.Tuples != "" {
+		pre = append(pre, struct{ what, q string }{"selecting tuples", `CREATE OR REPLACE TEMP TABLE xa_tuples AS
+			SELECT DISTINCT user_id, content_type, content_id, capability FROM (` + opts.Tuples + `)`})
+		items = `SELECT DISTINCT content_type, content_id, capability FROM xa_tuples`
+		users += " AND user_id IN (SELECT user_id FROM xa_tuples)"
+	}
+	stmts := append(pre, []struct{ what, q string }{
 		{"selecting items", `CREATE OR REPLACE TEMP TABLE xa_sel AS
 			SELECT DISTINCT c.content_type, c.content_id, s.capability
 			FROM (` + items + `) s JOIN m_content c ON c.content_type = s.content_type AND c.content_id = s.content_id`},
@@ -284,10 +296,36 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 		{"evaluating personal facts", `CREATE OR REPLACE TEMP TABLE xa_eres AS
 			SELECT p.gkey, e.capability, e.decision, e.reason, e.deciding_rule, e.confidence, e.flags
 			FROM xa_eval_exc e JOIN xa_rep p ON p.user_id = e.user_id AND p.content_type = e.content_type AND p.content_id = e.content_id`},
+	}...)
+	if opts.Count && opts.Tuples != "" {
+		return st, fmt.Errorf("expanding access: Count and Tuples do not go together")
 	}
-	if opts.Count {
+	switch {
+	case opts.Count:
 		stmts = append(stmts, countStmts(dst, decision)...)
-	} else {
+	case opts.Tuples != "":
+		// Driven by the tuples: each one looks up its user's class-level
+		// answer, or its own when the pair has personal facts.
+		stmts = append(stmts, struct{ what, q string }{"answering tuples", `CREATE OR REPLACE TEMP TABLE ` + dst + ` AS
+			SELECT u.user_id, u.user_name, t.content_type, t.content_id, t.capability,
+				r.decision, r.reason, r.deciding_rule, r.confidence, r.flags
+			FROM xa_tuples t JOIN xa_upc u ON u.user_id = t.user_id
+			JOIN xa_item i ON i.content_type = t.content_type AND i.content_id = t.content_id
+			JOIN xa_ctxg x ON x.ctx_key = i.ctx_key
+			LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = u.class_id
+			LEFT JOIN xa_pclass p ON p.project_id = x.pos_project AND p.class_id = u.class_id
+			JOIN xa_cres r ON r.sigm_id = coalesce(g.sigm_id, 0) AND r.pos_id = coalesce(p.pos_id, 0) AND r.profile_id = u.profile_id
+				AND r.ctx_key = i.ctx_key AND r.capability = t.capability
+			ANTI JOIN xa_exc e ON e.user_id = t.user_id AND e.content_type = t.content_type AND e.content_id = t.content_id
+			WHERE ` + decision + `
+			UNION ALL
+			SELECT u.user_id, u.user_name, t.content_type, t.content_id, t.capability,
+				r.decision, r.reason, r.deciding_rule, r.confidence, r.flags
+			FROM xa_exc e JOIN xa_tuples t ON t.user_id = e.user_id AND t.content_type = e.content_type AND t.content_id = e.content_id
+			JOIN xa_upc u ON u.user_id = e.user_id
+			JOIN xa_eres r ON r.gkey = e.gkey AND r.capability = t.capability
+			WHERE ` + decision})
+	default:
 		stmts = append(stmts, struct{ what, q string }{"expanding to users", `CREATE OR REPLACE TEMP TABLE ` + dst + ` AS
 			SELECT u.user_id, u.user_name, s.content_type, s.content_id, s.capability,
 				r.decision, r.reason, r.deciding_rule, r.confidence, r.flags
@@ -336,7 +374,7 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS "+t)
 		}
 		for _, t := range []string{"xa_eres", "xa_ceiling", "xa_rep", "xa_pc", "xa_pf", "xa_cres", "xa_pairs", "xa_gln", "xa_glclass",
-			"xa_glg", "xa_sigm", "xa_pclass", "xa_trip", "xa_ctxg", "xa_ppos", "xa_pblock", "xa_cpos", "xa_cblock", "xa_perpos", "xa_item0", "xa_exc", "xa_principal", "xa_upc", "xa_ub", "xa_ctxcap", "xa_item", "xa_ctx", "xa_sel"} {
+			"xa_glg", "xa_sigm", "xa_pclass", "xa_trip", "xa_ctxg", "xa_ppos", "xa_pblock", "xa_cpos", "xa_cblock", "xa_perpos", "xa_item0", "xa_exc", "xa_principal", "xa_upc", "xa_ub", "xa_ctxcap", "xa_item", "xa_ctx", "xa_sel", "xa_tuples"} {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+t)
 		}
 	}()

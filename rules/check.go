@@ -147,8 +147,12 @@ func (r *run) makeRunID() string {
 }
 
 func (r *run) exec(ctx context.Context, what, q string, args ...any) error {
+	t0 := time.Now()
 	if _, err := r.conn.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
+	}
+	if d := time.Since(t0); d > 100*time.Millisecond {
+		r.log.Debug("check step", "what", what, "duration", d.Round(time.Millisecond))
 	}
 	return nil
 }
@@ -547,9 +551,9 @@ func (r *run) fillEffective(ctx context.Context, dst, q, decision string) error 
 	if err := r.conn.QueryRowContext(ctx, `SELECT bool_or(user_id IS NOT NULL) AND NOT bool_or(user_id IS NULL) FROM rules_q`).Scan(&sqlBool{&some}); err != nil {
 		return fmt.Errorf("reading effective permissions in scope: %w", err)
 	}
-	opts := model.AccessOptions{Decision: decision}
+	opts := model.AccessOptions{Decision: decision, Logger: r.log}
 	if some {
-		opts.Users = `SELECT DISTINCT user_id FROM rules_q`
+		opts.Tuples = `SELECT user_id, content_type, content_id, capability FROM rules_q`
 	}
 	if _, err := model.ExpandAccess(ctx, r.conn, "rules_x", `SELECT DISTINCT content_type, content_id, capability FROM rules_q`, opts); err != nil {
 		return fmt.Errorf("reading effective permissions in scope: %w", err)
