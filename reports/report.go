@@ -40,7 +40,7 @@ const DefaultAccessRows = 1_000_000
 // how many; the rest is one query away (queries/access_of_user.sql).
 // "Access by content" counts users at class level and always covers every
 // item.
-const DefaultAccessPairs = 5_000_000
+const DefaultAccessPairs = 1_000_000
 
 // ParseFormats reads a comma-separated format list ("xlsx,csv").
 func ParseFormats(s string) ([]string, error) {
@@ -252,6 +252,11 @@ func (r *reportRun) run() error {
 		if err != nil {
 			return err
 		}
+		restore, err := r.raiseMemory(accessMemory)
+		if err != nil {
+			return err
+		}
+		defer restore()
 		// Both access sheets and the exposure sheet read effective access
 		// expanded at class level (model.ExpandAccess): counted per item
 		// without expanding users, or expanded for the users in scope.
@@ -410,6 +415,45 @@ func (r *reportRun) expand(ctx context.Context, conn *sql.Conn, dst, items strin
 		return fmt.Errorf("reading effective_permissions: %w", err)
 	}
 	return nil
+}
+
+// accessMemory is DuckDB's memory limit while the access and exposure
+// sheets are computed: grouping a user's capabilities per item does not
+// spill, and the budget of "Access by user" (DefaultAccessPairs) is sized
+// to fit in it. The findings sheets keep the caller's lower limit.
+const accessMemory = 2 << 30
+
+// raiseMemory lifts DuckDB's memory limit to at least limit bytes and
+// returns what puts it back.
+func (r *reportRun) raiseMemory(limit int64) (func(), error) {
+	var cur string
+	if err := r.db.QueryRowContext(r.ctx, `SELECT current_setting('memory_limit')`).Scan(&cur); err != nil {
+		return nil, fmt.Errorf("reading the memory limit: %w", err)
+	}
+	if n, ok := parseSize(cur); ok && n >= limit {
+		return func() {}, nil
+	}
+	if _, err := r.db.ExecContext(r.ctx, fmt.Sprintf(`SET memory_limit = '%dMB'`, limit>>20)); err != nil {
+		return nil, fmt.Errorf("setting the memory limit: %w", err)
+	}
+	return func() {
+		_, _ = r.db.ExecContext(context.WithoutCancel(r.ctx), `SET memory_limit = '`+strings.ReplaceAll(cur, "'", "")+`'`)
+	}, nil
+}
+
+// parseSize reads DuckDB's rendering of a size ("488.2 MiB", "19.2 GiB").
+func parseSize(s string) (int64, bool) {
+	var v float64
+	var unit string
+	if _, err := fmt.Sscanf(s, "%g %s", &v, &unit); err != nil {
+		return 0, false
+	}
+	mult := map[string]float64{"bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40,
+		"KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}[unit]
+	if mult == 0 {
+		return 0, false
+	}
+	return int64(v * mult), true
 }
 
 func (r *reportRun) missing(key, sheet, why string) {
