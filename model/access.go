@@ -90,6 +90,15 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 	default:
 		return st, fmt.Errorf("expanding access: decision %q: want allow, deny or empty", opts.Decision)
 	}
+	// Answers of the other decision can be dropped at once: every user
+	// lands in exactly one answer per item and capability. Counting needs
+	// no rule, flags or confidence, and leaving them out spares the view
+	// computing them.
+	resKeep := strings.ReplaceAll(decision, "r.", "e.")
+	resCols := "e.decision, e.reason, e.deciding_rule, e.confidence, e.flags"
+	if opts.Count {
+		resCols = "e.decision, e.reason"
+	}
 	if !validIdent.MatchString(dst) {
 		return st, fmt.Errorf("expanding access: bad table name %q", dst)
 	}
@@ -291,11 +300,13 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 		{"evaluating classes", `CREATE OR REPLACE TEMP TABLE xa_cres AS
 			SELECT split_part(e.user_id, ':', 1)::INTEGER AS sigm_id, split_part(e.user_id, ':', 2)::INTEGER AS pos_id,
 				split_part(e.user_id, ':', 3)::INTEGER AS profile_id, e.content_id AS ctx_key, e.capability,
-				e.decision, e.reason, e.deciding_rule, e.confidence, e.flags
-			FROM xa_eval_class e SEMI JOIN xa_ctxcap k ON k.ctx_key = e.content_id AND k.capability = e.capability`},
+				` + resCols + `
+			FROM xa_eval_class e SEMI JOIN xa_ctxcap k ON k.ctx_key = e.content_id AND k.capability = e.capability
+			WHERE ` + resKeep},
 		{"evaluating personal facts", `CREATE OR REPLACE TEMP TABLE xa_eres AS
-			SELECT p.gkey, e.capability, e.decision, e.reason, e.deciding_rule, e.confidence, e.flags
-			FROM xa_eval_exc e JOIN xa_rep p ON p.user_id = e.user_id AND p.content_type = e.content_type AND p.content_id = e.content_id`},
+			SELECT p.gkey, e.capability, ` + resCols + `
+			FROM xa_eval_exc e JOIN xa_rep p ON p.user_id = e.user_id AND p.content_type = e.content_type AND p.content_id = e.content_id
+			WHERE ` + resKeep},
 	}...)
 	if opts.Count && opts.Tuples != "" {
 		return st, fmt.Errorf("expanding access: Count and Tuples do not go together")
