@@ -421,7 +421,7 @@ func (r *reportRun) expand(ctx context.Context, conn *sql.Conn, dst, items strin
 // sheets are computed: grouping a user's capabilities per item does not
 // spill, and the budget of "Access by user" (DefaultAccessPairs) is sized
 // to fit in it. The findings sheets keep the caller's lower limit.
-const accessMemory = 2 << 30
+const accessMemory = 4 << 30
 
 // raiseMemory lifts DuckDB's memory limit to at least limit bytes and
 // returns what puts it back.
