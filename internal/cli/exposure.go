@@ -13,7 +13,7 @@ import (
 
 type exposureOptions struct {
 	DB         string
-	Table      string
+	Tables     []string
 	Column     string
 	User       string
 	Capability string
@@ -34,11 +34,12 @@ the tables whose data the user's access exposes.
 Precision "fields" counts only what a sheet's fields use; "datasource" counts every table of the
 data sources behind the content, used or not. Hidden sheets count through their dashboards.`,
 		Example: `  tabaudit exposure --db audit.duckdb --table hr.salaries
+  tabaudit exposure --table hr.salaries,finance.general_ledger --capability Read
   tabaudit exposure --table hr.salaries --column salary --capability ViewUnderlyingData --detail
   tabaudit exposure --user ana@example.com`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if (opts.Table == "") == (opts.User == "") {
+			if (len(opts.Tables) == 0) == (opts.User == "") {
 				return usageError(errors.New("give exactly one of --table or --user"))
 			}
 			if opts.Precision != "fields" && opts.Precision != "datasource" {
@@ -48,7 +49,7 @@ data sources behind the content, used or not. Hidden sheets count through their 
 		},
 	}
 	cmd.Flags().StringVar(&opts.DB, "db", "audit.duckdb", "model database built by `tabaudit model`")
-	cmd.Flags().StringVar(&opts.Table, "table", "", "table as [database.]schema.table or table name")
+	cmd.Flags().StringSliceVar(&opts.Tables, "table", nil, "table as [database.]schema.table or table name (repeat or comma-separate for several)")
 	cmd.Flags().StringVar(&opts.Column, "column", "", "only content whose fields use this column (implies --precision fields)")
 	cmd.Flags().StringVar(&opts.User, "user", "", "user name, email or LUID: tables this user's access exposes")
 	cmd.Flags().StringVar(&opts.Capability, "capability", "", "only this capability (Read, ExportData, ViewUnderlyingData, Connect, ...)")
@@ -77,13 +78,18 @@ func exposureRun(ctx context.Context, f *Factory, opts *exposureOptions) error {
 	if opts.User != "" {
 		return exposureOfUser(ctx, f, db, opts, format)
 	}
-	n, err := matchingTables(ctx, db, opts.Table)
-	if err != nil {
-		return err
+	var matches []string
+	for _, t := range opts.Tables {
+		n, err := matchingTables(ctx, db, t)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return usageError(fmt.Errorf("no table %q in the lineage of %s", t, opts.DB))
+		}
+		matches = append(matches, strings.ReplaceAll(tableMatch, "$table", quoteSQL(t)))
 	}
-	if n == 0 {
-		return usageError(fmt.Errorf("no table %q in the lineage of %s", opts.Table, opts.DB))
-	}
+	what := strings.Join(opts.Tables, ", ")
 	// Effective access is expanded at class level for exactly the items that
 	// show the table's data and the capabilities that show it
 	// (model.ExpandAccess), then counted per item; users are expanded only
@@ -96,7 +102,7 @@ func exposureRun(ctx context.Context, f *Factory, opts *exposureOptions) error {
 	if opts.Capability != "" {
 		capCond = "k.capability = " + quoteSQL(opts.Capability)
 	}
-	match := strings.ReplaceAll(tableMatch, "$table", quoteSQL(opts.Table))
+	match := "(" + strings.Join(matches, " OR ") + ")"
 	upstream := `SELECT u.content_type, u.content_luid, u.database_name, u.schema_name, u.table_name,
 			min(u.path) AS path, min(u.via_published_datasource) AS published
 		FROM content_upstream_tables u WHERE u.precision = ` + quoteSQL(opts.Precision) + ` AND ` + colCond + ` AND ` + match + `
@@ -107,7 +113,7 @@ func exposureRun(ctx context.Context, f *Factory, opts *exposureOptions) error {
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE x_upstream AS `+upstream); err != nil {
-		return fmt.Errorf("reading the lineage of %s: %w", opts.Table, err)
+		return fmt.Errorf("reading the lineage of %s: %w", what, err)
 	}
 	// Counts need no users: they are summed from the class-level answers;
 	// --detail lists the users.
@@ -145,7 +151,7 @@ func exposureRun(ctx context.Context, f *Factory, opts *exposureOptions) error {
 	}
 	rs, err := conn.QueryContext(ctx, q)
 	if err != nil {
-		return fmt.Errorf("querying the exposure of %s: %w", opts.Table, err)
+		return fmt.Errorf("querying the exposure of %s: %w", what, err)
 	}
 	defer rs.Close()
 	_, err = writeRows(f.IO.Out, format, rs)

@@ -229,6 +229,14 @@ func TestExposureCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "hrdb,hr,salaries,") {
 		t.Errorf("--user: exit %d\n%s", code, out)
 	}
+	// Several tables at once: the rows of each, together.
+	both, _, code := runCmd(t, "exposure", "--db", db, "--table", "hr.salaries,hr.employees", "--format", "csv")
+	one, _, _ := runCmd(t, "exposure", "--db", db, "--table", "hr.salaries", "--format", "csv")
+	two, _, _ := runCmd(t, "exposure", "--db", db, "--table", "hr.employees", "--format", "csv")
+	lines := func(s string) []string { l := strings.Split(strings.TrimSpace(s), "\n")[1:]; slices.Sort(l); return l }
+	if want := slices.Sorted(slices.Values(append(lines(one), lines(two)...))); code != 0 || !slices.Equal(lines(both), want) {
+		t.Errorf("two tables: exit %d\n%s\nwant\n%s", code, both, strings.Join(want, "\n"))
+	}
 	_, errOut, code = runCmd(t, "exposure", "--db", db, "--table", "hr.salary")
 	if code != ExitUsage || !strings.Contains(errOut, `no table "hr.salary"`) {
 		t.Errorf("unknown table: exit %d %q", code, errOut)
