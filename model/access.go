@@ -162,12 +162,29 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			SEMI JOIN (SELECT DISTINCT project_id FROM m_content c SEMI JOIN xa_sel s ON s.content_type = c.content_type AND s.content_id = c.content_id) i
 				ON i.project_id = b.project_id
 			ANTI JOIN xa_perpos x ON x.user_id = b.user_id`},
+		// The positions of users whose positions are personal, exactly as
+		// 50_positions.sql computed them, on every selected project where
+		// they hold one or where their class does (a row with no position
+		// then says they do not).
+		{"finding personal positions", `CREATE OR REPLACE TEMP TABLE xa_upos AS
+			WITH pr AS (SELECT DISTINCT project_id FROM m_content c SEMI JOIN xa_sel s ON s.content_type = c.content_type AND s.content_id = c.content_id),
+			k AS (
+				SELECT p.user_id, p.project_id FROM m_position p SEMI JOIN pr ON pr.project_id = p.project_id
+				UNION SELECT b.user_id, b.project_id FROM m_leader_block b SEMI JOIN pr ON pr.project_id = b.project_id
+				UNION SELECT u.user_id, c.project_id FROM xa_cpos c JOIN xa_upc u ON u.class_id = c.class_id
+				UNION SELECT u.user_id, c.project_id FROM xa_cblock c JOIN xa_upc u ON u.class_id = c.class_id)
+			SELECT k.user_id, u.class_id, k.project_id, p.reason, p.rule, p.shadowed, b.user_id IS NOT NULL AS blocked
+			FROM k SEMI JOIN xa_perpos x ON x.user_id = k.user_id
+			JOIN xa_upc u ON u.user_id = k.user_id
+			LEFT JOIN m_position p ON p.user_id = k.user_id AND p.project_id = k.project_id
+			LEFT JOIN m_leader_block b ON b.user_id = k.user_id AND b.project_id = k.project_id`},
 		// A context carries the columns the evaluation reads from m_content;
 		// its id stands in content_id. It has no owner or name, so nothing
 		// personal can match it, and a project only where some class holds
 		// a position there (pos_project), so class positions can.
 		{"reducing items to contexts", `CREATE OR REPLACE TEMP TABLE xa_item0 AS
-			SELECT c.*, CASE WHEN c.project_id IN (SELECT project_id FROM xa_cpos UNION SELECT project_id FROM xa_cblock)
+			SELECT c.*, CASE WHEN c.project_id IN (SELECT project_id FROM xa_cpos UNION SELECT project_id FROM xa_cblock
+					UNION SELECT project_id FROM xa_upos WHERE reason IS NOT NULL OR blocked)
 				THEN c.project_id END AS pos_project
 			FROM m_content c SEMI JOIN xa_sel s ON s.content_type = c.content_type AND s.content_id = c.content_id`},
 		{"reducing items to contexts", `CREATE OR REPLACE TEMP TABLE xa_ctx AS
@@ -224,12 +241,18 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_gln AS
 			SELECT g.gl_id, g.sigm_id, pc.profile_id, sum(pc.n)::BIGINT AS n
 			FROM xa_glclass g JOIN xa_pc pc ON pc.class_id = g.class_id GROUP BY ALL`},
-		// Class positions per project; pos_id 0 is none.
-		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_pclass AS
-			SELECT *, dense_rank() OVER (ORDER BY {'p': project_id, 'r': reason, 'q': rule, 's': shadowed, 'b': blocked})::INTEGER AS pos_id
+		// Positions per project, of classes (user_id NULL) and of users with
+		// personal positions; pos_id 0 is none.
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_posrow AS
+			SELECT *, CASE WHEN reason IS NULL AND NOT blocked THEN 0
+				ELSE dense_rank() OVER (ORDER BY {'p': project_id, 'r': reason, 'q': rule, 's': shadowed, 'b': blocked}) END::INTEGER AS pos_id
 			FROM (SELECT coalesce(p.project_id, b.project_id) AS project_id, coalesce(p.class_id, b.class_id) AS class_id,
-					p.reason, p.rule, p.shadowed, b.class_id IS NOT NULL AS blocked
-				FROM xa_cpos p FULL JOIN xa_cblock b ON b.project_id = p.project_id AND b.class_id = p.class_id)`},
+					NULL::VARCHAR AS user_id, p.reason, p.rule, p.shadowed, b.class_id IS NOT NULL AS blocked
+				FROM xa_cpos p FULL JOIN xa_cblock b ON b.project_id = p.project_id AND b.class_id = p.class_id
+				UNION ALL
+				SELECT project_id, class_id, user_id, reason, rule, shadowed, blocked FROM xa_upos)`},
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_pclass AS SELECT * EXCLUDE (user_id) FROM xa_posrow WHERE user_id IS NULL`},
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_puser AS SELECT * FROM xa_posrow WHERE user_id IS NOT NULL`},
 		// The evaluated (context, signature, position, profile) combinations.
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_trip AS
 			SELECT DISTINCT * FROM (
@@ -240,12 +263,17 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 				SELECT x.ctx_key, coalesce(g.sigm_id, 0), p.pos_id, pc.profile_id
 				FROM xa_ctxg x JOIN xa_pclass p ON p.project_id = x.pos_project
 				JOIN xa_pc pc ON pc.class_id = p.class_id
-				LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = p.class_id)`},
+				LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = p.class_id
+				UNION ALL
+				SELECT x.ctx_key, coalesce(g.sigm_id, 0), p.pos_id, u.profile_id
+				FROM xa_ctxg x JOIN xa_puser p ON p.project_id = x.pos_project
+				JOIN xa_upc u ON u.user_id = p.user_id
+				LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = u.class_id)`},
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_pairs AS
 			SELECT ctx_key, sigm_id || ':' || pos_id || ':' || profile_id AS pid FROM xa_trip`},
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_principal AS
 			WITH k AS (SELECT DISTINCT sigm_id, pos_id, profile_id FROM xa_trip),
-			pos AS (SELECT DISTINCT pos_id, project_id, reason, rule, shadowed, blocked FROM xa_pclass)
+			pos AS (SELECT DISTINCT pos_id, project_id, reason, rule, shadowed, blocked FROM xa_posrow WHERE pos_id <> 0)
 			SELECT k.sigm_id || ':' || k.pos_id || ':' || k.profile_id AS user_id, NULL::VARCHAR AS user_name, ub.basis, ub.role,
 				NULL::INTEGER AS class_id, ub.admin, ub.treated_as, ub.role_flag, ub.role_confidence, ub.role_unknown, ub.ambiguous,
 				s.groups, s.sets, pos.project_id AS pos_project, pos.reason AS pos_reason, pos.rule AS pos_rule,
@@ -274,14 +302,7 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 				SELECT i.owner_id AS user_id, i.content_type, i.content_id FROM xa_item i WHERE i.owner_id IS NOT NULL
 				UNION ALL SELECT ua.user_id, i.content_type, i.content_id FROM xa_item i JOIN m_user_acl ua ON ua.acl_id = i.acl_id
 				UNION ALL SELECT ua.user_id, i.content_type, i.content_id FROM xa_item i JOIN m_user_acl ua ON ua.acl_id = i.wb_acl_id
-				UNION ALL SELECT p.user_id, i.content_type, i.content_id FROM xa_item i JOIN m_position p ON p.project_id = i.project_id
-					SEMI JOIN xa_perpos x ON x.user_id = p.user_id
-				UNION ALL SELECT b.user_id, i.content_type, i.content_id FROM xa_item i JOIN m_leader_block b ON b.project_id = i.project_id
-					SEMI JOIN xa_perpos x ON x.user_id = b.user_id
-				-- where their class holds a position, a user with personal
-				-- positions may not: evaluated one by one too
-				UNION ALL SELECT u.user_id, i.content_type, i.content_id FROM xa_item i JOIN xa_pclass p ON p.project_id = i.project_id
-					JOIN xa_upc u ON u.class_id = p.class_id SEMI JOIN xa_perpos x ON x.user_id = u.user_id
+
 			)) e
 			JOIN xa_upc u ON u.user_id = e.user_id
 			JOIN xa_item i ON i.content_type = e.content_type AND i.content_id = e.content_id
@@ -325,7 +346,8 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			JOIN xa_ctxg x ON x.ctx_key = i.ctx_key
 			LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = u.class_id
 			LEFT JOIN xa_pclass p ON p.project_id = x.pos_project AND p.class_id = u.class_id
-			JOIN xa_cres r ON r.sigm_id = coalesce(g.sigm_id, 0) AND r.pos_id = coalesce(p.pos_id, 0) AND r.profile_id = u.profile_id
+			LEFT JOIN xa_puser q ON q.project_id = x.pos_project AND q.user_id = u.user_id
+			JOIN xa_cres r ON r.sigm_id = coalesce(g.sigm_id, 0) AND r.pos_id = coalesce(q.pos_id, p.pos_id, 0) AND r.profile_id = u.profile_id
 				AND r.ctx_key = i.ctx_key AND r.capability = t.capability
 			ANTI JOIN xa_exc e ON e.user_id = t.user_id AND e.content_type = t.content_type AND e.content_id = t.content_id
 			WHERE ` + decision + `
@@ -345,6 +367,7 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			JOIN xa_glclass g ON g.gl_id = x.gl_id
 			JOIN xa_upc u ON u.class_id = g.class_id
 			ANTI JOIN xa_pclass p ON p.project_id = x.pos_project AND p.class_id = u.class_id
+			ANTI JOIN xa_puser q ON q.project_id = x.pos_project AND q.user_id = u.user_id
 			JOIN xa_cres r ON r.sigm_id = g.sigm_id AND r.pos_id = 0 AND r.profile_id = u.profile_id AND r.ctx_key = i.ctx_key
 				AND r.capability = s.capability
 			ANTI JOIN xa_exc e ON e.user_id = u.user_id AND e.content_type = s.content_type AND e.content_id = s.content_id
@@ -356,8 +379,21 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			JOIN xa_ctxg x ON x.ctx_key = i.ctx_key
 			JOIN xa_pclass p ON p.project_id = x.pos_project
 			JOIN xa_upc u ON u.class_id = p.class_id
+			ANTI JOIN xa_puser q ON q.project_id = x.pos_project AND q.user_id = u.user_id
 			LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = p.class_id
 			JOIN xa_cres r ON r.sigm_id = coalesce(g.sigm_id, 0) AND r.pos_id = p.pos_id AND r.profile_id = u.profile_id
+				AND r.ctx_key = i.ctx_key AND r.capability = s.capability
+			ANTI JOIN xa_exc e ON e.user_id = u.user_id AND e.content_type = s.content_type AND e.content_id = s.content_id
+			WHERE ` + decision + `
+			UNION ALL
+			SELECT u.user_id, u.user_name, s.content_type, s.content_id, s.capability,
+				r.decision, r.reason, r.deciding_rule, r.confidence, r.flags
+			FROM xa_sel s JOIN xa_item i USING (content_type, content_id)
+			JOIN xa_ctxg x ON x.ctx_key = i.ctx_key
+			JOIN xa_puser q ON q.project_id = x.pos_project
+			JOIN xa_upc u ON u.user_id = q.user_id
+			LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = u.class_id
+			JOIN xa_cres r ON r.sigm_id = coalesce(g.sigm_id, 0) AND r.pos_id = q.pos_id AND r.profile_id = u.profile_id
 				AND r.ctx_key = i.ctx_key AND r.capability = s.capability
 			ANTI JOIN xa_exc e ON e.user_id = u.user_id AND e.content_type = s.content_type AND e.content_id = s.content_id
 			WHERE ` + decision + `
@@ -370,6 +406,7 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			JOIN xa_upc u ON u.profile_id = r.profile_id
 			ANTI JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = u.class_id
 			ANTI JOIN xa_pclass p ON p.project_id = x.pos_project AND p.class_id = u.class_id
+			ANTI JOIN xa_puser q ON q.project_id = x.pos_project AND q.user_id = u.user_id
 			ANTI JOIN xa_exc e ON e.user_id = u.user_id AND e.content_type = s.content_type AND e.content_id = s.content_id
 			WHERE ` + decision + `
 			UNION ALL
@@ -385,7 +422,7 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS "+t)
 		}
 		for _, t := range []string{"xa_eres", "xa_ceiling", "xa_rep", "xa_pc", "xa_pf", "xa_cres", "xa_pairs", "xa_gln", "xa_glclass",
-			"xa_glg", "xa_sigm", "xa_pclass", "xa_trip", "xa_ctxg", "xa_ppos", "xa_pblock", "xa_cpos", "xa_cblock", "xa_perpos", "xa_item0", "xa_exc", "xa_principal", "xa_upc", "xa_ub", "xa_ctxcap", "xa_item", "xa_ctx", "xa_sel", "xa_tuples"} {
+			"xa_glg", "xa_sigm", "xa_pclass", "xa_pclassn", "xa_puser", "xa_posrow", "xa_upos", "xa_trip", "xa_ctxg", "xa_ppos", "xa_pblock", "xa_cpos", "xa_cblock", "xa_perpos", "xa_item0", "xa_exc", "xa_principal", "xa_upc", "xa_ub", "xa_ctxcap", "xa_item", "xa_ctx", "xa_sel", "xa_tuples"} {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+t)
 		}
 	}()
@@ -461,6 +498,13 @@ func evalVariant(name, from string) (string, error) {
 func countStmts(dst, decision string) []struct{ what, q string } {
 	return []struct{ what, q string }{
 		{"counting users", `CREATE OR REPLACE TEMP TABLE xa_pf AS SELECT profile_id, count(*) AS n FROM xa_upc GROUP BY profile_id`},
+		// Users holding their class's position on a project, per profile:
+		// the class's users but those with personal positions there.
+		{"counting users", `CREATE OR REPLACE TEMP TABLE xa_pclassn AS
+			SELECT p.project_id, p.class_id, p.pos_id, u.profile_id, count(*) AS n
+			FROM xa_pclass p JOIN xa_upc u ON u.class_id = p.class_id
+			ANTI JOIN xa_puser q ON q.project_id = p.project_id AND q.user_id = u.user_id
+			GROUP BY ALL`},
 		{"counting users", `CREATE OR REPLACE TEMP TABLE ` + dst + ` AS
 			WITH ctxn AS (SELECT ctx_key, capability, decision, reason, sum(n) AS n FROM (
 				-- classes the context's rules name, by signature
@@ -477,11 +521,18 @@ func countStmts(dst, decision string) []struct{ what, q string } {
 				-- classes holding a position there move from their signature's
 				-- answer to the answer with the position
 				SELECT x.ctx_key, r.capability, r.decision, r.reason, CASE WHEN r.pos_id = 0 THEN -pc.n ELSE pc.n END
-				FROM xa_ctxg x JOIN xa_pclass p ON p.project_id = x.pos_project
-				JOIN xa_pc pc ON pc.class_id = p.class_id
-				LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = p.class_id
+				FROM xa_ctxg x JOIN xa_pclassn pc ON pc.project_id = x.pos_project
+				LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = pc.class_id
 				JOIN xa_cres r ON r.ctx_key = x.ctx_key AND r.sigm_id = coalesce(g.sigm_id, 0) AND r.profile_id = pc.profile_id
-					AND (r.pos_id = 0 OR r.pos_id = p.pos_id)
+					AND (r.pos_id = 0 OR r.pos_id = pc.pos_id)
+				UNION ALL
+				-- and so do users with personal positions
+				SELECT x.ctx_key, r.capability, r.decision, r.reason, CASE WHEN r.pos_id = 0 THEN -1 ELSE 1 END
+				FROM xa_ctxg x JOIN xa_puser q ON q.project_id = x.pos_project AND q.pos_id <> 0
+				JOIN xa_upc u ON u.user_id = q.user_id
+				LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = u.class_id
+				JOIN xa_cres r ON r.ctx_key = x.ctx_key AND r.sigm_id = coalesce(g.sigm_id, 0) AND r.profile_id = u.profile_id
+					AND (r.pos_id = 0 OR r.pos_id = q.pos_id)
 			) GROUP BY ALL), moved AS (
 				-- a pair with personal facts leaves its class-level answer ...
 				SELECT e.content_type, e.content_id, s.capability, r.decision, r.reason, -1 AS n
@@ -489,7 +540,8 @@ func countStmts(dst, decision string) []struct{ what, q string } {
 				JOIN xa_ctxg x ON x.ctx_key = e.ctx_key
 				LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = e.class_id
 				LEFT JOIN xa_pclass p ON p.project_id = x.pos_project AND p.class_id = e.class_id
-				JOIN xa_cres r ON r.sigm_id = coalesce(g.sigm_id, 0) AND r.pos_id = coalesce(p.pos_id, 0) AND r.profile_id = e.profile_id
+				LEFT JOIN xa_puser q ON q.project_id = x.pos_project AND q.user_id = e.user_id
+				JOIN xa_cres r ON r.sigm_id = coalesce(g.sigm_id, 0) AND r.pos_id = coalesce(q.pos_id, p.pos_id, 0) AND r.profile_id = e.profile_id
 					AND r.ctx_key = e.ctx_key AND r.capability = s.capability
 				UNION ALL
 				-- ... for its own
