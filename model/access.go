@@ -51,28 +51,35 @@ type AccessStats struct {
 // of effective_permissions for every user and every (content_type,
 // content_id, capability) the query items returns, with the columns user_id,
 // user_name, content_type, content_id, capability, decision, reason,
-// deciding_rule, confidence, flags. The rows are exactly those the
+// deciding_rule, confidence, flags (or, with Count, the number of users per
+// item, capability, decision and reason). The rows are exactly those the
 // effective_permissions view gives (a differential test holds it to that),
 // computed the way spec §12 compresses the evaluation:
 //
 //   - Items are reduced to contexts: everything the evaluation reads of an
-//     item except its id, owner and project (ACL key, workbook ACL of a view
-//     with its own rules, lock and Personal Space flags).
-//   - Users are reduced to principal classes (same groups, so same group and
-//     group-set matches) crossed with their site-role profile. A class that
-//     holds none of a context's group or set grantees decides exactly like a
-//     user with no groups of the same profile, so it is evaluated once per
-//     profile; only classes named by the context's rules are evaluated
-//     separately (the sparse join of §12.3).
-//   - What is personal to a user on an item (a user rule on its ACL or its
-//     workbook's, a project position or legacy leader Deny on its project,
-//     ownership) makes that (user, item) pair an exception, evaluated by the
-//     view's own logic for that user.
+//     item but its id and owner (ACL key, workbook ACL of a view with its own
+//     rules, lock and Personal Space flags, and the project when somebody
+//     holds a position there).
+//   - A context's rules name a short list of groups and group sets, shared by
+//     many ACLs (1,570 lists for 44,872 ACLs on the L preset). A principal
+//     class (users with the same groups) decides on a context through the
+//     grantees of the list it matches: its signature, a bit mask over the
+//     list. Classes that match nothing decide like a user with no groups.
+//   - Project positions and legacy leader Denies (spec §8.2 step 4, §10.2)
+//     come from the groups for everybody but project owners and holders of
+//     user rules on projects: a class overlay, and a per-user overlay for
+//     those users, taken from 50_positions.sql as computed.
+//   - The view's own text is evaluated once per (context, signature,
+//     position, site-role profile): evalVariant swaps its users × items
+//     source, so the answers cannot drift from the view.
+//   - A user rule on an item's ACL (or its workbook's) or owning the item
+//     makes that (user, item) pair an exception, evaluated by the view for
+//     that user; pairs with the same class, context and facts share one
+//     evaluation.
 //
-// The class-level answers are then joined to the users of each class, so a
-// consumer pays for the rows it keeps, not for users × items evaluations.
-// It runs on one connection because its working tables are temporary; it
-// works on a read-only model database.
+// Users are joined in last, so a consumer pays for the rows it keeps, and
+// counting needs no users at all. It runs on one connection because its
+// working tables are temporary; it works on a read-only model database.
 func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts AccessOptions) (AccessStats, error) {
 	var st AccessStats
 	basis := opts.Basis
