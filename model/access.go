@@ -175,14 +175,14 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 		// then says they do not).
 		{"finding personal positions", `CREATE OR REPLACE TEMP TABLE xa_upos AS
 			WITH pr AS (SELECT DISTINCT project_id FROM m_content c SEMI JOIN xa_sel s ON s.content_type = c.content_type AND s.content_id = c.content_id),
+			pu AS (SELECT u.user_id, u.class_id FROM xa_upc u SEMI JOIN xa_perpos x ON x.user_id = u.user_id),
 			k AS (
-				SELECT p.user_id, p.project_id FROM m_position p SEMI JOIN pr ON pr.project_id = p.project_id
-				UNION SELECT b.user_id, b.project_id FROM m_leader_block b SEMI JOIN pr ON pr.project_id = b.project_id
-				UNION SELECT u.user_id, c.project_id FROM xa_cpos c JOIN xa_upc u ON u.class_id = c.class_id
-				UNION SELECT u.user_id, c.project_id FROM xa_cblock c JOIN xa_upc u ON u.class_id = c.class_id)
+				SELECT p.user_id, p.project_id FROM m_position p SEMI JOIN pu ON pu.user_id = p.user_id SEMI JOIN pr ON pr.project_id = p.project_id
+				UNION SELECT b.user_id, b.project_id FROM m_leader_block b SEMI JOIN pu ON pu.user_id = b.user_id SEMI JOIN pr ON pr.project_id = b.project_id
+				UNION SELECT pu.user_id, c.project_id FROM xa_cpos c JOIN pu ON pu.class_id = c.class_id
+				UNION SELECT pu.user_id, c.project_id FROM xa_cblock c JOIN pu ON pu.class_id = c.class_id)
 			SELECT k.user_id, u.class_id, k.project_id, p.reason, p.rule, p.shadowed, b.user_id IS NOT NULL AS blocked
-			FROM k SEMI JOIN xa_perpos x ON x.user_id = k.user_id
-			JOIN xa_upc u ON u.user_id = k.user_id
+			FROM k JOIN pu u ON u.user_id = k.user_id
 			LEFT JOIN m_position p ON p.user_id = k.user_id AND p.project_id = k.project_id
 			LEFT JOIN m_leader_block b ON b.user_id = k.user_id AND b.project_id = k.project_id`},
 		// A context carries the columns the evaluation reads from m_content;

@@ -78,7 +78,7 @@ type Options struct {
 	// AccessRows caps "Access by user" in the workbook (0: DefaultAccessRows,
 	// negative: no cap, the sheet is split instead).
 	AccessRows int64
-	// AccessPairs is the user × item budget of the access sheets
+	// AccessPairs is the user × item budget of "Access by user"
 	// (0: DefaultAccessPairs, negative: no budget).
 	AccessPairs int64
 	// TopFindings is how many findings the Markdown lists (0: 50).

@@ -38,9 +38,10 @@ Other formats share the workbook's file stem: --out report.xlsx --format xlsx,cs
 report.xlsx, report-<section>.csv, report.json (schema reports/schema/findings.v1.json) and report.md.
 
 Nothing is cut silently: a sheet past Excel's 1,048,576 rows is split into numbered sheets, and
-"Access by user" is capped at --access-rows rows in the workbook (all rows go to CSV). The access
-sheets expand at most --access-pairs user × item pairs: past that they cover the first users by
-name and the first items by path. The Summary states every split, cap and coverage. Names from Tableau are written as text, never as formulas; CSV and
+"Access by user" is capped at --access-rows rows in the workbook (all rows go to CSV), and it
+expands at most --access-pairs user × item pairs: past that it covers the first users by name.
+"Access by content" counts users per item without expanding them and always covers every item.
+The Summary states every split, cap and coverage. Names from Tableau are written as text, never as formulas; CSV and
 Markdown prefix values starting with = + - @ TAB CR or LF with an apostrophe.`,
 		Example: `  tabaudit report --db audit.duckdb --out report.xlsx
   tabaudit report --db audit.duckdb --out q4/report.xlsx --format xlsx,csv,json,md`,
@@ -53,7 +54,7 @@ Markdown prefix values starting with = + - @ TAB CR or LF with an apostrophe.`,
 	cmd.Flags().StringVarP(&opts.Out, "out", "o", "report.xlsx", "report path; other formats share its stem")
 	cmd.Flags().StringVar(&opts.Formats, "format", "xlsx", "comma-separated formats: xlsx, csv, json, md")
 	cmd.Flags().StringVar(&opts.Snapshot, "snapshot", "", "snapshot id to report on when the database holds several (default: the latest)")
-	cmd.Flags().Int64Var(&opts.AccessPairs, "access-pairs", reports.DefaultAccessPairs, "budget of user × item pairs the access sheets expand; past it they cover the first users and items (stated); 0 = no budget")
+	cmd.Flags().Int64Var(&opts.AccessPairs, "access-pairs", reports.DefaultAccessPairs, "budget of user × item pairs \"Access by user\" expands; past it the sheet covers the first users by name (stated); 0 = no budget")
 	cmd.Flags().StringVar(&opts.MemoryLimit, "memory-limit", defaultReportMemory, "DuckDB memory limit while reporting (e.g. 512MB, 2GB); past it DuckDB spills to <db>.tmp")
 	cmd.Flags().Int64Var(&opts.AccessRows, "access-rows", reports.DefaultAccessRows, "most rows of \"Access by user\" in the workbook; 0 = no cap (split over sheets)")
 	return cmd
