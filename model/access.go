@@ -260,6 +260,22 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 				SELECT project_id, class_id, user_id, reason, rule, shadowed, blocked FROM xa_upos)`},
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_pclass AS SELECT * EXCLUDE (user_id) FROM xa_posrow WHERE user_id IS NULL`},
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_puser AS SELECT * FROM xa_posrow WHERE user_id IS NOT NULL`},
+		// Users holding their class's position on a project, per profile
+		// (the class's users but those with personal positions there), and
+		// the same summed per (grantee list, project) by the signature the
+		// classes have on the list: what a context with that list and
+		// project moves from its signatures' answers to the positions'.
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_pclassn AS
+			SELECT p.project_id, p.class_id, p.pos_id, u.profile_id, count(*) AS n
+			FROM xa_pclass p JOIN xa_upc u ON u.class_id = p.class_id
+			ANTI JOIN xa_puser q ON q.project_id = p.project_id AND q.user_id = u.user_id
+			GROUP BY ALL`},
+		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_pcorr AS
+			SELECT x.gl_id, x.pos_project, coalesce(g.sigm_id, 0) AS sigm_id, pc.pos_id, pc.profile_id, sum(pc.n)::BIGINT AS n
+			FROM (SELECT DISTINCT gl_id, pos_project FROM xa_ctxg WHERE pos_project IS NOT NULL) x
+			JOIN xa_pclassn pc ON pc.project_id = x.pos_project
+			LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = pc.class_id
+			GROUP BY ALL`},
 		// The evaluated (context, signature, position, profile) combinations.
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_trip AS
 			SELECT DISTINCT * FROM (
@@ -267,10 +283,8 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 				UNION ALL
 				SELECT x.ctx_key, 0, 0, p.profile_id FROM xa_ctxg x CROSS JOIN (SELECT DISTINCT profile_id FROM xa_pc) p
 				UNION ALL
-				SELECT x.ctx_key, coalesce(g.sigm_id, 0), p.pos_id, pc.profile_id
-				FROM xa_ctxg x JOIN xa_pclass p ON p.project_id = x.pos_project
-				JOIN xa_pc pc ON pc.class_id = p.class_id
-				LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = p.class_id
+				SELECT x.ctx_key, c.sigm_id, c.pos_id, c.profile_id
+				FROM xa_ctxg x JOIN xa_pcorr c ON c.gl_id = x.gl_id AND c.pos_project = x.pos_project
 				UNION ALL
 				SELECT x.ctx_key, coalesce(g.sigm_id, 0), p.pos_id, u.profile_id
 				FROM xa_ctxg x JOIN xa_puser p ON p.project_id = x.pos_project
@@ -429,7 +443,7 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS "+t)
 		}
 		for _, t := range []string{"xa_eres", "xa_ceiling", "xa_rep", "xa_pc", "xa_pf", "xa_cres", "xa_pairs", "xa_gln", "xa_glclass",
-			"xa_glg", "xa_sigm", "xa_pclass", "xa_pclassn", "xa_puser", "xa_posrow", "xa_upos", "xa_trip", "xa_ctxg", "xa_ppos", "xa_pblock", "xa_cpos", "xa_cblock", "xa_perpos", "xa_item0", "xa_exc", "xa_principal", "xa_upc", "xa_ub", "xa_ctxcap", "xa_item", "xa_ctx", "xa_sel", "xa_tuples"} {
+			"xa_glg", "xa_sigm", "xa_pclass", "xa_pclassn", "xa_pcorr", "xa_puser", "xa_posrow", "xa_upos", "xa_trip", "xa_ctxg", "xa_ppos", "xa_pblock", "xa_cpos", "xa_cblock", "xa_perpos", "xa_item0", "xa_exc", "xa_principal", "xa_upc", "xa_ub", "xa_ctxcap", "xa_item", "xa_ctx", "xa_sel", "xa_tuples"} {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+t)
 		}
 	}()
@@ -505,13 +519,6 @@ func evalVariant(name, from string) (string, error) {
 func countStmts(dst, decision string) []struct{ what, q string } {
 	return []struct{ what, q string }{
 		{"counting users", `CREATE OR REPLACE TEMP TABLE xa_pf AS SELECT profile_id, count(*) AS n FROM xa_upc GROUP BY profile_id`},
-		// Users holding their class's position on a project, per profile:
-		// the class's users but those with personal positions there.
-		{"counting users", `CREATE OR REPLACE TEMP TABLE xa_pclassn AS
-			SELECT p.project_id, p.class_id, p.pos_id, u.profile_id, count(*) AS n
-			FROM xa_pclass p JOIN xa_upc u ON u.class_id = p.class_id
-			ANTI JOIN xa_puser q ON q.project_id = p.project_id AND q.user_id = u.user_id
-			GROUP BY ALL`},
 		{"counting users", `CREATE OR REPLACE TEMP TABLE ` + dst + ` AS
 			WITH ctxn AS (SELECT ctx_key, capability, decision, reason, sum(n) AS n FROM (
 				-- classes the context's rules name, by signature
@@ -527,11 +534,10 @@ func countStmts(dst, decision string) []struct{ what, q string } {
 				UNION ALL
 				-- classes holding a position there move from their signature's
 				-- answer to the answer with the position
-				SELECT x.ctx_key, r.capability, r.decision, r.reason, CASE WHEN r.pos_id = 0 THEN -pc.n ELSE pc.n END
-				FROM xa_ctxg x JOIN xa_pclassn pc ON pc.project_id = x.pos_project
-				LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = pc.class_id
-				JOIN xa_cres r ON r.ctx_key = x.ctx_key AND r.sigm_id = coalesce(g.sigm_id, 0) AND r.profile_id = pc.profile_id
-					AND (r.pos_id = 0 OR r.pos_id = pc.pos_id)
+				SELECT x.ctx_key, r.capability, r.decision, r.reason, CASE WHEN r.pos_id = 0 THEN -c.n ELSE c.n END
+				FROM xa_ctxg x JOIN xa_pcorr c ON c.gl_id = x.gl_id AND c.pos_project = x.pos_project
+				JOIN xa_cres r ON r.ctx_key = x.ctx_key AND r.sigm_id = c.sigm_id AND r.profile_id = c.profile_id
+					AND (r.pos_id = 0 OR r.pos_id = c.pos_id)
 				UNION ALL
 				-- and so do users with personal positions
 				SELECT x.ctx_key, r.capability, r.decision, r.reason, CASE WHEN r.pos_id = 0 THEN -1 ELSE 1 END
