@@ -381,58 +381,49 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			WHERE ` + decision})
 	default:
 		stmts = append(stmts, struct{ what, q string }{"expanding to users", `CREATE OR REPLACE TEMP TABLE ` + dst + ` AS
-			SELECT u.user_id, u.user_name, s.content_type, s.content_id, s.capability,
-				r.decision, r.reason, r.deciding_rule, r.confidence, r.flags
-			FROM xa_sel s JOIN xa_item i USING (content_type, content_id)
-			JOIN xa_ctxg x ON x.ctx_key = i.ctx_key
+			` + userCols + `
+			` + itemContexts + `
 			JOIN xa_glclass g ON g.gl_id = x.gl_id
 			JOIN xa_upc u ON u.class_id = g.class_id
 			ANTI JOIN xa_pclass p ON p.project_id = x.pos_project AND p.class_id = u.class_id
 			ANTI JOIN xa_puser q ON q.project_id = x.pos_project AND q.user_id = u.user_id
 			JOIN xa_cres r ON r.sigm_id = g.sigm_id AND r.pos_id = 0 AND r.profile_id = u.profile_id AND r.ctx_key = i.ctx_key
 				AND r.capability = s.capability
-			ANTI JOIN xa_exc e ON e.user_id = u.user_id AND e.content_type = s.content_type AND e.content_id = s.content_id
+			` + notPersonal + `
 			WHERE ` + decision + `
 			UNION ALL
-			SELECT u.user_id, u.user_name, s.content_type, s.content_id, s.capability,
-				r.decision, r.reason, r.deciding_rule, r.confidence, r.flags
-			FROM xa_sel s JOIN xa_item i USING (content_type, content_id)
-			JOIN xa_ctxg x ON x.ctx_key = i.ctx_key
+			` + userCols + `
+			` + itemContexts + `
 			JOIN xa_pclass p ON p.project_id = x.pos_project
 			JOIN xa_upc u ON u.class_id = p.class_id
 			ANTI JOIN xa_puser q ON q.project_id = x.pos_project AND q.user_id = u.user_id
 			LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = p.class_id
 			JOIN xa_cres r ON r.sigm_id = coalesce(g.sigm_id, 0) AND r.pos_id = p.pos_id AND r.profile_id = u.profile_id
 				AND r.ctx_key = i.ctx_key AND r.capability = s.capability
-			ANTI JOIN xa_exc e ON e.user_id = u.user_id AND e.content_type = s.content_type AND e.content_id = s.content_id
+			` + notPersonal + `
 			WHERE ` + decision + `
 			UNION ALL
-			SELECT u.user_id, u.user_name, s.content_type, s.content_id, s.capability,
-				r.decision, r.reason, r.deciding_rule, r.confidence, r.flags
-			FROM xa_sel s JOIN xa_item i USING (content_type, content_id)
-			JOIN xa_ctxg x ON x.ctx_key = i.ctx_key
+			` + userCols + `
+			` + itemContexts + `
 			JOIN xa_puser q ON q.project_id = x.pos_project
 			JOIN xa_upc u ON u.user_id = q.user_id
 			LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = u.class_id
 			JOIN xa_cres r ON r.sigm_id = coalesce(g.sigm_id, 0) AND r.pos_id = q.pos_id AND r.profile_id = u.profile_id
 				AND r.ctx_key = i.ctx_key AND r.capability = s.capability
-			ANTI JOIN xa_exc e ON e.user_id = u.user_id AND e.content_type = s.content_type AND e.content_id = s.content_id
+			` + notPersonal + `
 			WHERE ` + decision + `
 			UNION ALL
-			SELECT u.user_id, u.user_name, s.content_type, s.content_id, s.capability,
-				r.decision, r.reason, r.deciding_rule, r.confidence, r.flags
-			FROM xa_sel s JOIN xa_item i USING (content_type, content_id)
-			JOIN xa_ctxg x ON x.ctx_key = i.ctx_key
+			` + userCols + `
+			` + itemContexts + `
 			JOIN xa_cres r ON r.sigm_id = 0 AND r.pos_id = 0 AND r.ctx_key = i.ctx_key AND r.capability = s.capability
 			JOIN xa_upc u ON u.profile_id = r.profile_id
 			ANTI JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = u.class_id
 			ANTI JOIN xa_pclass p ON p.project_id = x.pos_project AND p.class_id = u.class_id
 			ANTI JOIN xa_puser q ON q.project_id = x.pos_project AND q.user_id = u.user_id
-			ANTI JOIN xa_exc e ON e.user_id = u.user_id AND e.content_type = s.content_type AND e.content_id = s.content_id
+			` + notPersonal + `
 			WHERE ` + decision + `
 			UNION ALL
-			SELECT u.user_id, u.user_name, s.content_type, s.content_id, s.capability,
-				r.decision, r.reason, r.deciding_rule, r.confidence, r.flags
+			` + userCols + `
 			FROM xa_exc x JOIN xa_upc u USING (user_id)
 			JOIN xa_sel s ON s.content_type = x.content_type AND s.content_id = x.content_id
 			JOIN xa_eres r ON r.gkey = x.gkey AND r.capability = s.capability
@@ -474,6 +465,17 @@ func replaceOnce(s, old, new string) (string, error) {
 	}
 	return strings.Replace(s, old, new, 1), nil
 }
+
+// The pieces every branch of the expansion shares: the destination's
+// columns, the selected items with their contexts, and leaving the pairs
+// with personal facts to the exceptions branch.
+const (
+	userCols = `SELECT u.user_id, u.user_name, s.content_type, s.content_id, s.capability,
+				r.decision, r.reason, r.deciding_rule, r.confidence, r.flags`
+	itemContexts = `FROM xa_sel s JOIN xa_item i USING (content_type, content_id)
+			JOIN xa_ctxg x ON x.ctx_key = i.ctx_key`
+	notPersonal = `ANTI JOIN xa_exc e ON e.user_id = u.user_id AND e.content_type = s.content_type AND e.content_id = s.content_id`
+)
 
 var validIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 

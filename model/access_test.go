@@ -20,26 +20,17 @@ var accessSites = flag.Int("access-sites", 20, "random sites TestExpandAccessMat
 // accessRows reads a relation of effective_permissions' shape as sorted
 // lines, one per decision.
 func accessRows(ctx context.Context, conn *sql.Conn, q string) ([]string, error) {
-	rs, err := conn.QueryContext(ctx, `SELECT concat_ws('|', user_id, user_name, content_type, content_id, capability, decision, reason,
+	return sortedLines(ctx, conn, `SELECT concat_ws('|', user_id, user_name, content_type, content_id, capability, decision, reason,
 		coalesce(deciding_rule, '∅'), array_to_string(flags, ','), confidence) FROM (`+q+`)`)
-	if err != nil {
-		return nil, err
-	}
-	defer rs.Close()
-	var out []string
-	for rs.Next() {
-		var s string
-		if err := rs.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	slices.Sort(out)
-	return out, rs.Err()
 }
 
+// accessCounts reads counted access as sorted lines.
 func accessCounts(ctx context.Context, conn *sql.Conn, q string) ([]string, error) {
-	rs, err := conn.QueryContext(ctx, `SELECT concat_ws('|', content_type, content_id, capability, decision, reason, users) FROM (`+q+`)`)
+	return sortedLines(ctx, conn, `SELECT concat_ws('|', content_type, content_id, capability, decision, reason, users) FROM (`+q+`)`)
+}
+
+func sortedLines(ctx context.Context, conn *sql.Conn, q string) ([]string, error) {
+	rs, err := conn.QueryContext(ctx, q)
 	if err != nil {
 		return nil, err
 	}
