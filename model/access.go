@@ -261,20 +261,26 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_pclass AS SELECT * EXCLUDE (user_id) FROM xa_posrow WHERE user_id IS NULL`},
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_puser AS SELECT * FROM xa_posrow WHERE user_id IS NOT NULL`},
 		// Users holding their class's position on a project, per profile
-		// (the class's users but those with personal positions there), and
-		// the same summed per (grantee list, project) by the signature the
-		// classes have on the list: what a context with that list and
-		// project moves from its signatures' answers to the positions'.
+		// (the class's users but those with personal positions there); then,
+		// with the personal positions, summed per (grantee list, project) by
+		// the signature the users' classes have on the list: what a context
+		// with that list and project moves from its signatures' answers to
+		// the positions'.
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_pclassn AS
 			SELECT p.project_id, p.class_id, p.pos_id, u.profile_id, count(*) AS n
 			FROM xa_pclass p JOIN xa_upc u ON u.class_id = p.class_id
 			ANTI JOIN xa_puser q ON q.project_id = p.project_id AND q.user_id = u.user_id
 			GROUP BY ALL`},
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_pcorr AS
-			SELECT x.gl_id, x.pos_project, coalesce(g.sigm_id, 0) AS sigm_id, pc.pos_id, pc.profile_id, sum(pc.n)::BIGINT AS n
-			FROM (SELECT DISTINCT gl_id, pos_project FROM xa_ctxg WHERE pos_project IS NOT NULL) x
-			JOIN xa_pclassn pc ON pc.project_id = x.pos_project
-			LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = pc.class_id
+			WITH glp AS (SELECT DISTINCT gl_id, pos_project FROM xa_ctxg WHERE pos_project IS NOT NULL),
+			moves AS (
+				SELECT pc.project_id, pc.class_id, pc.pos_id, pc.profile_id, pc.n FROM xa_pclassn pc
+				UNION ALL
+				SELECT q.project_id, u.class_id, q.pos_id, u.profile_id, 1 FROM xa_puser q JOIN xa_upc u ON u.user_id = q.user_id
+				WHERE q.pos_id <> 0)
+			SELECT x.gl_id, x.pos_project, coalesce(g.sigm_id, 0) AS sigm_id, m.pos_id, m.profile_id, sum(m.n)::BIGINT AS n
+			FROM glp x JOIN moves m ON m.project_id = x.pos_project
+			LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = m.class_id
 			GROUP BY ALL`},
 		// The evaluated (context, signature, position, profile) combinations.
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_trip AS
@@ -284,12 +290,7 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 				SELECT x.ctx_key, 0, 0, p.profile_id FROM xa_ctxg x CROSS JOIN (SELECT DISTINCT profile_id FROM xa_pc) p
 				UNION ALL
 				SELECT x.ctx_key, c.sigm_id, c.pos_id, c.profile_id
-				FROM xa_ctxg x JOIN xa_pcorr c ON c.gl_id = x.gl_id AND c.pos_project = x.pos_project
-				UNION ALL
-				SELECT x.ctx_key, coalesce(g.sigm_id, 0), p.pos_id, u.profile_id
-				FROM xa_ctxg x JOIN xa_puser p ON p.project_id = x.pos_project
-				JOIN xa_upc u ON u.user_id = p.user_id
-				LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = u.class_id)`},
+				FROM xa_ctxg x JOIN xa_pcorr c ON c.gl_id = x.gl_id AND c.pos_project = x.pos_project)`},
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_pairs AS
 			SELECT ctx_key, sigm_id || ':' || pos_id || ':' || profile_id AS pid FROM xa_trip`},
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_principal AS
@@ -534,20 +535,13 @@ func countStmts(dst, decision string) []struct{ what, q string } {
 				JOIN xa_ctxg x ON x.ctx_key = r.ctx_key
 				LEFT JOIN (SELECT gl_id, profile_id, sum(n) AS n FROM xa_gln GROUP BY ALL) m ON m.gl_id = x.gl_id AND m.profile_id = r.profile_id
 				UNION ALL
-				-- classes holding a position there move from their signature's
-				-- answer to the answer with the position
+				-- classes and users holding a position there move from their
+				-- signature's answer to the answer with the position
 				SELECT x.ctx_key, r.capability, r.decision, r.reason, CASE WHEN r.pos_id = 0 THEN -c.n ELSE c.n END
 				FROM xa_ctxg x JOIN xa_pcorr c ON c.gl_id = x.gl_id AND c.pos_project = x.pos_project
 				JOIN xa_cres r ON r.ctx_key = x.ctx_key AND r.sigm_id = c.sigm_id AND r.profile_id = c.profile_id
 					AND (r.pos_id = 0 OR r.pos_id = c.pos_id)
-				UNION ALL
-				-- and so do users with personal positions
-				SELECT x.ctx_key, r.capability, r.decision, r.reason, CASE WHEN r.pos_id = 0 THEN -1 ELSE 1 END
-				FROM xa_ctxg x JOIN xa_puser q ON q.project_id = x.pos_project AND q.pos_id <> 0
-				JOIN xa_upc u ON u.user_id = q.user_id
-				LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = u.class_id
-				JOIN xa_cres r ON r.ctx_key = x.ctx_key AND r.sigm_id = coalesce(g.sigm_id, 0) AND r.profile_id = u.profile_id
-					AND (r.pos_id = 0 OR r.pos_id = q.pos_id)
+
 			) GROUP BY ALL), moved AS (
 				-- a pair with personal facts leaves its class-level answer ...
 				SELECT e.content_type, e.content_id, s.capability, r.decision, r.reason, -1 AS n
