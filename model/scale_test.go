@@ -5,7 +5,7 @@ package model_test
 // Scale runs: go test -tags large -run TestScale -v -timeout 30m ./model/
 // (TABAUDIT_SCALE=M or L picks one preset; default both). They print the
 // figures the model is held to: build time, peak RSS, classes, ACL keys and
-// the two analyst queries.
+// the two analyst queries, and model.ExpandAccess against the view.
 
 import (
 	"context"
@@ -89,7 +89,59 @@ func scale(t *testing.T, preset string) {
 		}
 		t.Logf("%s: %s: %d rows in %v", preset, q.name, n, time.Since(t2).Round(time.Millisecond))
 	}
+	expandScale(t, db, preset)
 	t.Logf("%s: peak rss %s", preset, rss())
+}
+
+// expandScale times model.ExpandAccess against its baseline, the
+// effective_permissions view filtered by constant item lists (what every
+// consumer did before), on the same items, and prints the ratio; then the
+// whole site counted.
+func expandScale(t *testing.T, db *model.DB, preset string) {
+	ctx := context.Background()
+	conn, err := db.SQL().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var ids string
+	if err := conn.QueryRowContext(ctx, `SELECT string_agg(chr(39) || content_id || chr(39), ',') FROM (SELECT content_id FROM m_content
+		WHERE content_type = 'view' ORDER BY hash(content_id) LIMIT 400)`).Scan(&ids); err != nil {
+		t.Fatal(err)
+	}
+	items := `SELECT 'view' AS content_type, content_id, 'Read' AS capability FROM m_content WHERE content_type = 'view' AND content_id IN (` + ids + `)`
+	t0 := time.Now()
+	var base int64
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM effective_permissions WHERE basis = 'current' AND decision = 'allow'
+		AND capability = 'Read' AND content_type = 'view' AND content_id IN (`+ids+`)`).Scan(&base); err != nil {
+		t.Fatal(err)
+	}
+	baseline := time.Since(t0)
+	t1 := time.Now()
+	st, err := model.ExpandAccess(ctx, conn, "scale_x", items, model.AccessOptions{Decision: "allow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expand := time.Since(t1)
+	if st.Rows != base {
+		t.Errorf("ExpandAccess wrote %d rows, the view has %d", st.Rows, base)
+	}
+	t2 := time.Now()
+	if _, err := model.ExpandAccess(ctx, conn, "scale_c", items, model.AccessOptions{Decision: "allow", Count: true}); err != nil {
+		t.Fatal(err)
+	}
+	count := time.Since(t2)
+	t.Logf("%s: 400 views × Read, %d allowed rows: view (baseline) %v | ExpandAccess %v (%.1f× faster) | counted %v (%.1f× faster)",
+		preset, base, baseline.Round(time.Millisecond), expand.Round(time.Millisecond), baseline.Seconds()/expand.Seconds(),
+		count.Round(time.Millisecond), baseline.Seconds()/count.Seconds())
+	t3 := time.Now()
+	st, err = model.ExpandAccess(ctx, conn, "scale_all", `SELECT c.content_type, c.content_id, k.capability FROM m_content c
+		JOIN m_type_caps k ON k.content_type = c.content_type`, model.AccessOptions{Decision: "allow", Count: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: whole site counted (%d item × capability pairs, %d contexts, %d class pairs, %d exception pairs): %v, rss %s",
+		preset, st.Selected, st.Contexts, st.ClassPairs, st.Exceptions, time.Since(t3).Round(time.Millisecond), rss())
 }
 
 // rss is the process's peak resident set (VmHWM), which includes the Go
