@@ -140,7 +140,7 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 		{"selecting items", `CREATE OR REPLACE TEMP TABLE xa_sel AS
 			SELECT DISTINCT c.content_type, c.content_id, s.capability
 			FROM (` + items + `) s JOIN m_content c ON c.content_type = s.content_type AND c.content_id = s.content_id`},
-		{"reducing users to classes", `CREATE OR REPLACE TEMP TABLE xa_ub AS
+		{"reducing users to classes", `CREATE OR REPLACE TEMP VIEW xa_ub AS
 			SELECT * FROM m_user_basis WHERE basis = '` + basis + `' AND ` + users},
 		{"reducing users to classes", `CREATE OR REPLACE TEMP TABLE xa_upc AS
 			SELECT user_id, user_name, class_id, profile_id, dense_rank() OVER (ORDER BY class_id, profile_id)::INTEGER AS pclass_id
@@ -431,11 +431,11 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			WHERE ` + decision})
 	}
 	defer func() {
-		for _, t := range []string{"xa_eval_class", "xa_eval_exc"} {
+		for _, t := range []string{"xa_eval_class", "xa_eval_exc", "xa_ub"} {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS "+t)
 		}
 		for _, t := range []string{"xa_eres", "xa_ceiling", "xa_rep", "xa_pc", "xa_pf", "xa_cres", "xa_pairs", "xa_gln", "xa_glclass",
-			"xa_glg", "xa_sigm", "xa_pclass", "xa_pclassn", "xa_pcorr", "xa_puser", "xa_posrow", "xa_upos", "xa_trip", "xa_ctxg", "xa_ppos", "xa_pblock", "xa_cpos", "xa_cblock", "xa_perpos", "xa_item0", "xa_exc", "xa_principal", "xa_upc", "xa_ub", "xa_ctxcap", "xa_item", "xa_ctx", "xa_sel", "xa_tuples"} {
+			"xa_glg", "xa_sigm", "xa_pclass", "xa_pclassn", "xa_pcorr", "xa_puser", "xa_posrow", "xa_upos", "xa_trip", "xa_ctxg", "xa_ppos", "xa_pblock", "xa_cpos", "xa_cblock", "xa_perpos", "xa_item0", "xa_exc", "xa_principal", "xa_upc", "xa_ctxcap", "xa_item", "xa_ctx", "xa_sel", "xa_tuples"} {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+t)
 		}
 	}()
