@@ -66,7 +66,7 @@ var Relations = []RelationDoc{
 		{"related_id", "its LUID"},
 		{"short", "`CODE:<name>[:<name>]`, the vectors' notation"},
 	}},
-	{Name: "content_upstream_tables", Kind: "table", Stage: "lineage", Doc: "Which database tables (and columns) feed each workbook, view, published data source, flow and virtual connection. `fields` precision follows what sheets' fields use; `datasource` precision everything in the data sources behind the content. Hidden sheets count through their dashboards; tables written by Prep flows carry their input tables (up to four flows in a row).", Columns: [][2]string{
+	{Name: "content_upstream_tables", Kind: "table", Stage: "lineage", Doc: "Which database tables (and columns) feed each workbook, view, published data source, flow and virtual connection. `fields` precision follows what sheets' fields use; `datasource` precision everything in the data sources behind the content. Hidden sheets count through their dashboards.", Columns: [][2]string{
 		{"content_type", "workbook, view, datasource, flow or virtualconnection"},
 		{"content_luid", "item LUID"},
 		{"precision", "`fields` or `datasource`"},

@@ -15,9 +15,8 @@
 -- published parents'), so the closure is a fixed number of joins rather than
 -- a recursive walk: a recursive walk keeps one row per (table, reachable
 -- node) and does not fit on large sites, where one table can feed thousands
--- of workbooks. Prep flows are followed through the tables they write: the
--- data of a flow's input tables reaches whatever its output tables feed, over
--- up to four flows in a row.
+-- of workbooks. Prep flows are followed one hop (a flow's input tables), not
+-- through the tables they write.
 
 CREATE OR REPLACE TEMP VIEW l_e AS
 SELECT e.from_id, e.to_id, e.relation, f.kind AS from_kind, coalesce(f.name, '(withheld)') AS from_name,
@@ -110,33 +109,6 @@ JOIN lineage_edges ce ON ce.to_id = v.id AND ce.relation = 'virtual_connection>v
 JOIN lineage_nodes vc ON vc.id = ce.from_id
 WHERE coalesce(vc.luid, '') <> '';
 
--- Tables written by Prep flows carry their inputs' data: every row reached
--- from an output table is also reached from the flow's input tables, with
--- the flow on the path. Four hops at most, which also stops cycles (a flow
--- that writes a table it reads).
-CREATE OR REPLACE TEMP TABLE l_flow_hops AS
-WITH h1 AS (
-    SELECT DISTINCT i.from_id AS in_table, o.to_id AS out_table, i.from_name || ' > flow:' || i.to_name || ' > ' AS prefix
-    FROM l_e i JOIN l_e o ON o.from_id = i.to_id
-    WHERE i.from_kind = 'table' AND i.to_kind = 'flow' AND o.to_kind = 'table' AND i.from_id <> o.to_id
-), h2 AS (
-    SELECT a.in_table, b.out_table, a.prefix || b.prefix AS prefix FROM h1 a JOIN h1 b ON b.in_table = a.out_table
-    WHERE a.in_table <> b.out_table
-), h3 AS (
-    SELECT a.in_table, b.out_table, a.prefix || b.prefix AS prefix FROM h2 a JOIN h1 b ON b.in_table = a.out_table
-    WHERE a.in_table <> b.out_table
-), h4 AS (
-    SELECT a.in_table, b.out_table, a.prefix || b.prefix AS prefix FROM h3 a JOIN h1 b ON b.in_table = a.out_table
-    WHERE a.in_table <> b.out_table
-)
-SELECT in_table, out_table, min(prefix) AS prefix
-FROM (SELECT * FROM h1 UNION ALL SELECT * FROM h2 UNION ALL SELECT * FROM h3 UNION ALL SELECT * FROM h4)
-GROUP BY in_table, out_table;
-
-INSERT INTO l_content_rows
-SELECT r.content_type, r.content_luid, r.precision, h.in_table, NULL, h.prefix || r.path, r.published_id
-FROM l_content_rows r JOIN l_flow_hops h ON h.out_table = r.table_id;
-
 CREATE OR REPLACE TABLE content_upstream_tables AS
 SELECT m.content_type, m.content_luid, m.precision,
        m.table_id, t.luid AS table_luid,
@@ -161,7 +133,6 @@ FROM (SELECT content_type, content_luid, table_id, min(via_published_datasource)
 WHERE c.precision = 'fields' AND c.via_published_datasource IS NULL
   AND d.content_type = c.content_type AND d.content_luid = c.content_luid AND d.table_id = c.table_id;
 
-DROP TABLE l_flow_hops;
 DROP TABLE l_content_rows;
 DROP TABLE l_sheet_tables;
 DROP TABLE l_source_tables;
