@@ -211,6 +211,14 @@ func TestInitProperty(t *testing.T) {
 			if len(m.Rules) == 0 {
 				t.Errorf("no rules derived for %s", name)
 			}
+			// A few projects at a time gives the same matrix as all at once.
+			small, err := initMatrix(context.Background(), db.SQL(), "", 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(m, small, matrixCmp...); diff != "" {
+				t.Errorf("derived in chunks of 3 items, the matrix differs:\n%s", diff)
+			}
 		})
 	}
 }

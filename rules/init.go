@@ -16,6 +16,47 @@ import (
 	"github.com/tabaudit/tabaudit/model"
 )
 
+// initChunkItems bounds the items of one chunk of Init: one chunk's allowed
+// access (users × items × capabilities) must fit in memory.
+const initChunkItems = 2000
+
+// initChunks groups the project paths into conditions on content c that
+// each select at most about initChunkItems items (a larger project is a chunk
+// of its own); items outside projects (databases, tables) are one chunk.
+func initChunks(ctx context.Context, conn *sql.Conn, maxItems int64) ([]string, error) {
+	rs, err := conn.QueryContext(ctx, `SELECT project_path, sum(n) FROM init_units WHERE project_path IS NOT NULL GROUP BY ALL ORDER BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("deriving a starter matrix: %w", err)
+	}
+	defer rs.Close()
+	var out []string
+	var cur []string
+	var n int64
+	flush := func() {
+		if len(cur) > 0 {
+			out = append(out, "c.project_path IN ("+qlist(cur)+")")
+		}
+		cur, n = nil, 0
+	}
+	for rs.Next() {
+		var path string
+		var k int64
+		if err := rs.Scan(&path, &k); err != nil {
+			return nil, fmt.Errorf("deriving a starter matrix: %w", err)
+		}
+		if n > 0 && n+k > maxItems {
+			flush()
+		}
+		cur = append(cur, path)
+		n += k
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("deriving a starter matrix: %w", err)
+	}
+	flush()
+	return append(out, "c.project_path IS NULL"), nil
+}
+
 // Init derives a starter matrix from the snapshot's current effective
 // access, for teams with no matrix yet. One rule per project, content type
 // and set of groups that hold the same capabilities on every item of that
@@ -28,6 +69,11 @@ import (
 // The result is a starting point to review, not a policy: it approves
 // whatever access exists today, drift included.
 func Init(ctx context.Context, db *sql.DB, snapshotID string) (*Matrix, error) {
+	return initMatrix(ctx, db, snapshotID, initChunkItems)
+}
+
+// initMatrix is Init expanding at most about chunkItems items at a time.
+func initMatrix(ctx context.Context, db *sql.DB, snapshotID string, chunkItems int64) (*Matrix, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("opening a connection to the model: %w", err)
@@ -37,10 +83,12 @@ func Init(ctx context.Context, db *sql.DB, snapshotID string) (*Matrix, error) {
 	if err != nil {
 		return nil, err
 	}
-	stmts := []string{
-		`CREATE OR REPLACE TEMP TABLE init_allowed AS
-		SELECT e.user_id, e.content_type, e.content_id, e.capability, c.project_path, e.reason = 'ADMIN' AS admin
-		FROM init_expanded e JOIN content c ON c.content_type = e.content_type AND c.content_id = e.content_id`,
+	defer func() {
+		for _, t := range []string{"init_expanded", "init_allowed", "init_units", "init_members", "init_gsize", "init_group_caps", "init_residual", "init_user_caps", "init_left"} {
+			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+t)
+		}
+	}()
+	global := []string{
 		`CREATE OR REPLACE TEMP TABLE init_units AS
 		SELECT project_path, content_type, count(*) AS n FROM content GROUP BY ALL`,
 		// Members by group name, because the matrix names groups by name;
@@ -50,8 +98,28 @@ func Init(ctx context.Context, db *sql.DB, snapshotID string) (*Matrix, error) {
 		UNION
 		SELECT DISTINCT g.name, m.user_id FROM groups g JOIN group_members m ON m.group_id = g.id`,
 		`CREATE OR REPLACE TEMP TABLE init_gsize AS SELECT name, count(*) AS n FROM init_members GROUP BY name`,
+		`CREATE OR REPLACE TEMP TABLE init_group_caps(project_path VARCHAR, content_type VARCHAR, name VARCHAR, capability VARCHAR)`,
+		`CREATE OR REPLACE TEMP TABLE init_user_caps(project_path VARCHAR, content_type VARCHAR, user_id VARCHAR, capability VARCHAR)`,
+		`CREATE OR REPLACE TEMP TABLE init_left(project_path VARCHAR, content_type VARCHAR, capability VARCHAR)`,
+	}
+	for _, s := range global {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			return nil, fmt.Errorf("deriving a starter matrix: %w", err)
+		}
+	}
+	// Every unit (project × content type) is derived on its own, so the
+	// site's allowed access is expanded a few projects at a time: the whole
+	// of it does not fit in memory on a large site.
+	chunks, err := initChunks(ctx, conn, chunkItems)
+	if err != nil {
+		return nil, err
+	}
+	perChunk := []string{
+		`CREATE OR REPLACE TEMP TABLE init_allowed AS
+		SELECT e.user_id, e.content_type, e.content_id, e.capability, c.project_path, e.reason = 'ADMIN' AS admin
+		FROM init_expanded e JOIN content c ON c.content_type = e.content_type AND c.content_id = e.content_id`,
 		// A group's capabilities in a unit: held by every member on every item.
-		`CREATE OR REPLACE TEMP TABLE init_group_caps AS
+		`INSERT INTO init_group_caps
 		SELECT a.project_path, a.content_type, m.name, a.capability
 		FROM init_allowed a JOIN init_members m ON m.user_id = a.user_id
 		JOIN init_gsize s ON s.name = m.name
@@ -63,32 +131,29 @@ func Init(ctx context.Context, db *sql.DB, snapshotID string) (*Matrix, error) {
 		WHERE NOT a.admin AND NOT EXISTS (SELECT 1 FROM init_group_caps g JOIN init_members m ON m.name = g.name
 			WHERE m.user_id = a.user_id AND g.project_path IS NOT DISTINCT FROM a.project_path
 				AND g.content_type = a.content_type AND g.capability = a.capability)`,
-		`CREATE OR REPLACE TEMP TABLE init_user_caps AS
+		`INSERT INTO init_user_caps
 		SELECT r.project_path, r.content_type, r.user_id, r.capability
 		FROM init_residual r
 		JOIN init_units un ON un.project_path IS NOT DISTINCT FROM r.project_path AND un.content_type = r.content_type
 		GROUP BY ALL HAVING count(DISTINCT r.content_id) = any_value(un.n)`,
 		// What neither explains: item-level differences no unit rule can state.
-		`CREATE OR REPLACE TEMP TABLE init_left AS
+		`INSERT INTO init_left
 		SELECT DISTINCT r.project_path, r.content_type, r.capability FROM init_residual r
 		WHERE NOT EXISTS (SELECT 1 FROM init_user_caps u WHERE u.user_id = r.user_id
 			AND u.project_path IS NOT DISTINCT FROM r.project_path AND u.content_type = r.content_type AND u.capability = r.capability)`,
 	}
-	// Every allowed access of the site, evaluated at class level.
-	if _, err := model.ExpandAccess(ctx, conn, "init_expanded", `SELECT c.content_type, c.content_id, k.capability
-		FROM content c JOIN m_type_caps k ON k.content_type = c.content_type`, model.AccessOptions{Decision: "allow"}); err != nil {
-		return nil, fmt.Errorf("deriving a starter matrix: %w", err)
-	}
-	for _, s := range stmts {
-		if _, err := conn.ExecContext(ctx, s); err != nil {
+	for _, cond := range chunks {
+		// The chunk's allowed access, evaluated at class level.
+		if _, err := model.ExpandAccess(ctx, conn, "init_expanded", `SELECT c.content_type, c.content_id, k.capability
+			FROM content c JOIN m_type_caps k ON k.content_type = c.content_type WHERE `+cond, model.AccessOptions{Decision: "allow"}); err != nil {
 			return nil, fmt.Errorf("deriving a starter matrix: %w", err)
 		}
-	}
-	defer func() {
-		for _, t := range []string{"init_expanded", "init_allowed", "init_units", "init_members", "init_gsize", "init_group_caps", "init_residual", "init_user_caps", "init_left"} {
-			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+t)
+		for _, s := range perChunk {
+			if _, err := conn.ExecContext(ctx, s); err != nil {
+				return nil, fmt.Errorf("deriving a starter matrix: %w", err)
+			}
 		}
-	}()
+	}
 	type unitKey struct{ path, ctype string }
 	type grantCaps struct {
 		unit    unitKey
