@@ -16,46 +16,9 @@ import (
 	"github.com/tabaudit/tabaudit/model"
 )
 
-// initChunkItems bounds the items of one chunk of Init: one chunk's allowed
-// access (users × items × capabilities) must fit in memory.
-const initChunkItems = 2000
-
-// initChunks groups the project paths into conditions on content c that
-// each select at most about initChunkItems items (a larger project is a chunk
-// of its own); items outside projects (databases, tables) are one chunk.
-func initChunks(ctx context.Context, conn *sql.Conn, maxItems int64) ([]string, error) {
-	rs, err := conn.QueryContext(ctx, `SELECT project_path, sum(n) FROM init_units WHERE project_path IS NOT NULL GROUP BY ALL ORDER BY 1`)
-	if err != nil {
-		return nil, fmt.Errorf("deriving a starter matrix: %w", err)
-	}
-	defer rs.Close()
-	var out []string
-	var cur []string
-	var n int64
-	flush := func() {
-		if len(cur) > 0 {
-			out = append(out, "c.project_path IN ("+qlist(cur)+")")
-		}
-		cur, n = nil, 0
-	}
-	for rs.Next() {
-		var path string
-		var k int64
-		if err := rs.Scan(&path, &k); err != nil {
-			return nil, fmt.Errorf("deriving a starter matrix: %w", err)
-		}
-		if n > 0 && n+k > maxItems {
-			flush()
-		}
-		cur = append(cur, path)
-		n += k
-	}
-	if err := rs.Err(); err != nil {
-		return nil, fmt.Errorf("deriving a starter matrix: %w", err)
-	}
-	flush()
-	return append(out, "c.project_path IS NULL"), nil
-}
+// initChunkItems bounds the items whose allowed access Init expands at
+// once: users × items × capabilities of one chunk must fit in memory.
+const initChunkItems = 200
 
 // Init derives a starter matrix from the snapshot's current effective
 // access, for teams with no matrix yet. One rule per project, content type
@@ -84,7 +47,7 @@ func initMatrix(ctx context.Context, db *sql.DB, snapshotID string, chunkItems i
 		return nil, err
 	}
 	defer func() {
-		for _, t := range []string{"init_expanded", "init_allowed", "init_units", "init_members", "init_gsize", "init_group_caps", "init_residual", "init_user_caps", "init_left"} {
+		for _, t := range []string{"init_expanded", "init_items", "init_counts", "init_held", "init_units", "init_members", "init_gsize", "init_group_caps", "init_user_caps", "init_left"} {
 			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+t)
 		}
 	}()
@@ -98,60 +61,73 @@ func initMatrix(ctx context.Context, db *sql.DB, snapshotID string, chunkItems i
 		UNION
 		SELECT DISTINCT g.name, m.user_id FROM groups g JOIN group_members m ON m.group_id = g.id`,
 		`CREATE OR REPLACE TEMP TABLE init_gsize AS SELECT name, count(*) AS n FROM init_members GROUP BY name`,
-		`CREATE OR REPLACE TEMP TABLE init_group_caps(project_path VARCHAR, content_type VARCHAR, name VARCHAR, capability VARCHAR)`,
-		`CREATE OR REPLACE TEMP TABLE init_user_caps(project_path VARCHAR, content_type VARCHAR, user_id VARCHAR, capability VARCHAR)`,
-		`CREATE OR REPLACE TEMP TABLE init_left(project_path VARCHAR, content_type VARCHAR, capability VARCHAR)`,
+		// Items numbered into chunks: allowed access is expanded a chunk at a
+		// time (the whole site's does not fit in memory on a large site) and
+		// only counted per user, unit (project × content type) and
+		// capability.
+		fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE init_items AS
+		SELECT content_type, content_id, project_path,
+			((row_number() OVER (ORDER BY project_path, content_type, content_id) - 1) // %d)::INTEGER AS chunk
+		FROM content`, chunkItems),
+		`CREATE OR REPLACE TEMP TABLE init_counts(user_id VARCHAR, project_path VARCHAR, content_type VARCHAR, capability VARCHAR,
+			n BIGINT, admin BOOLEAN)`,
 	}
 	for _, s := range global {
 		if _, err := conn.ExecContext(ctx, s); err != nil {
 			return nil, fmt.Errorf("deriving a starter matrix: %w", err)
 		}
 	}
-	// Every unit (project × content type) is derived on its own, so the
-	// site's allowed access is expanded a few projects at a time: the whole
-	// of it does not fit in memory on a large site.
-	chunks, err := initChunks(ctx, conn, chunkItems)
-	if err != nil {
-		return nil, err
+	var chunks int
+	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(chunk) + 1, 0) FROM init_items`).Scan(&chunks); err != nil {
+		return nil, fmt.Errorf("deriving a starter matrix: %w", err)
 	}
-	perChunk := []string{
-		`CREATE OR REPLACE TEMP TABLE init_allowed AS
-		SELECT e.user_id, e.content_type, e.content_id, e.capability, c.project_path, e.reason = 'ADMIN' AS admin
-		FROM init_expanded e JOIN content c ON c.content_type = e.content_type AND c.content_id = e.content_id`,
-		// A group's capabilities in a unit: held by every member on every item.
-		`INSERT INTO init_group_caps
-		SELECT a.project_path, a.content_type, m.name, a.capability
-		FROM init_allowed a JOIN init_members m ON m.user_id = a.user_id
-		JOIN init_gsize s ON s.name = m.name
-		JOIN init_units un ON un.project_path IS NOT DISTINCT FROM a.project_path AND un.content_type = a.content_type
-		GROUP BY a.project_path, a.content_type, m.name, a.capability
-		HAVING count(DISTINCT (a.user_id, a.content_id)) = any_value(s.n) * any_value(un.n)`,
-		`CREATE OR REPLACE TEMP TABLE init_residual AS
-		SELECT a.* FROM init_allowed a
-		WHERE NOT a.admin AND NOT EXISTS (SELECT 1 FROM init_group_caps g JOIN init_members m ON m.name = g.name
-			WHERE m.user_id = a.user_id AND g.project_path IS NOT DISTINCT FROM a.project_path
-				AND g.content_type = a.content_type AND g.capability = a.capability)`,
-		`INSERT INTO init_user_caps
-		SELECT r.project_path, r.content_type, r.user_id, r.capability
-		FROM init_residual r
-		JOIN init_units un ON un.project_path IS NOT DISTINCT FROM r.project_path AND un.content_type = r.content_type
-		GROUP BY ALL HAVING count(DISTINCT r.content_id) = any_value(un.n)`,
-		// What neither explains: item-level differences no unit rule can state.
-		`INSERT INTO init_left
-		SELECT DISTINCT r.project_path, r.content_type, r.capability FROM init_residual r
-		WHERE NOT EXISTS (SELECT 1 FROM init_user_caps u WHERE u.user_id = r.user_id
-			AND u.project_path IS NOT DISTINCT FROM r.project_path AND u.content_type = r.content_type AND u.capability = r.capability)`,
-	}
-	for _, cond := range chunks {
-		// The chunk's allowed access, evaluated at class level.
-		if _, err := model.ExpandAccess(ctx, conn, "init_expanded", `SELECT c.content_type, c.content_id, k.capability
-			FROM content c JOIN m_type_caps k ON k.content_type = c.content_type WHERE `+cond, model.AccessOptions{Decision: "allow"}); err != nil {
+	for c := range chunks {
+		if _, err := model.ExpandAccess(ctx, conn, "init_expanded", fmt.Sprintf(`SELECT i.content_type, i.content_id, k.capability
+			FROM init_items i JOIN m_type_caps k ON k.content_type = i.content_type WHERE i.chunk = %d`, c),
+			model.AccessOptions{Decision: "allow"}); err != nil {
 			return nil, fmt.Errorf("deriving a starter matrix: %w", err)
 		}
-		for _, s := range perChunk {
-			if _, err := conn.ExecContext(ctx, s); err != nil {
-				return nil, fmt.Errorf("deriving a starter matrix: %w", err)
-			}
+		if _, err := conn.ExecContext(ctx, `INSERT INTO init_counts
+			SELECT e.user_id, i.project_path, e.content_type, e.capability, count(*), bool_or(e.reason = 'ADMIN')
+			FROM init_expanded e JOIN init_items i ON i.content_type = e.content_type AND i.content_id = e.content_id
+			GROUP BY ALL`); err != nil {
+			return nil, fmt.Errorf("deriving a starter matrix: %w", err)
+		}
+	}
+	derive := []string{
+		// Who holds a capability on every item of a unit, and who on some.
+		`CREATE OR REPLACE TEMP TABLE init_held AS
+		SELECT c.user_id, c.project_path, c.content_type, c.capability, bool_or(c.admin) AS admin,
+			sum(c.n) = any_value(un.n) AS in_full
+		FROM init_counts c
+		JOIN init_units un ON un.project_path IS NOT DISTINCT FROM c.project_path AND un.content_type = c.content_type
+		GROUP BY c.user_id, c.project_path, c.content_type, c.capability`,
+		// A group's capabilities in a unit: held by every member on every
+		// item, i.e. every member holds them in full.
+		`CREATE OR REPLACE TEMP TABLE init_group_caps AS
+		SELECT f.project_path, f.content_type, m.name, f.capability
+		FROM init_held f JOIN init_members m ON m.user_id = f.user_id
+		JOIN init_gsize s ON s.name = m.name
+		WHERE f.in_full
+		GROUP BY f.project_path, f.content_type, m.name, f.capability
+		HAVING count(*) = any_value(s.n)`,
+		// A user's own capabilities in a unit: held in full, not as an
+		// administrator, and not through a group rule.
+		`CREATE OR REPLACE TEMP TABLE init_user_caps AS
+		SELECT f.project_path, f.content_type, f.user_id, f.capability
+		FROM init_held f
+		WHERE f.in_full AND NOT f.admin AND NOT EXISTS (SELECT 1 FROM init_group_caps g JOIN init_members m ON m.name = g.name
+			WHERE m.user_id = f.user_id AND g.project_path IS NOT DISTINCT FROM f.project_path
+				AND g.content_type = f.content_type AND g.capability = f.capability)`,
+		// What neither explains: held on some items of a unit only, an
+		// item-level difference no unit rule can state (a group rule needs
+		// every member in full, so these are never a group's).
+		`CREATE OR REPLACE TEMP TABLE init_left AS
+		SELECT DISTINCT project_path, content_type, capability FROM init_held WHERE NOT in_full AND NOT admin`,
+	}
+	for _, s := range derive {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			return nil, fmt.Errorf("deriving a starter matrix: %w", err)
 		}
 	}
 	type unitKey struct{ path, ctype string }
