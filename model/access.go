@@ -29,6 +29,10 @@ type AccessOptions struct {
 	// then ignored). For asking about specific pairs, e.g. the access a
 	// policy expects.
 	Tuples string
+	// Narrow leaves deciding_rule, confidence and flags NULL, which spares
+	// the evaluation computing them and keeps wide expansions small, for
+	// callers that need only who holds what and why (the reason).
+	Narrow bool
 	// Logger receives one debug line per step; nil discards.
 	Logger *slog.Logger
 }
@@ -103,8 +107,11 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 	// computing them.
 	resKeep := strings.ReplaceAll(decision, "r.", "e.")
 	resCols := "e.decision, e.reason, e.deciding_rule, e.confidence, e.flags"
-	if opts.Count {
+	switch {
+	case opts.Count:
 		resCols = "e.decision, e.reason"
+	case opts.Narrow:
+		resCols = "e.decision, e.reason, NULL::VARCHAR AS deciding_rule, NULL::VARCHAR AS confidence, NULL::VARCHAR[] AS flags"
 	}
 	if !validIdent.MatchString(dst) {
 		return st, fmt.Errorf("expanding access: bad table name %q", dst)

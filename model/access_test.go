@@ -57,7 +57,12 @@ func expandMatches(ctx context.Context, conn *sql.Conn, items, viewFilter string
 	if err != nil {
 		return nil, st, err
 	}
-	want, err := accessRows(ctx, conn, `SELECT e.* EXCLUDE (content_name, project_id, project_path, basis)
+	cols := `e.* EXCLUDE (content_name, project_id, project_path, basis)`
+	if opts.Narrow {
+		cols = `e.user_id, e.user_name, e.content_type, e.content_id, e.capability, e.decision, e.reason,
+			NULL::VARCHAR AS deciding_rule, NULL::VARCHAR[] AS flags, NULL::VARCHAR AS confidence`
+	}
+	want, err := accessRows(ctx, conn, `SELECT `+cols+`
 		FROM effective_permissions e SEMI JOIN (`+items+`) s ON s.content_type = e.content_type AND s.content_id = e.content_id
 			AND s.capability = e.capability WHERE `+viewFilter)
 	if err != nil {
@@ -107,6 +112,8 @@ func TestExpandAccessMatchesView(t *testing.T) {
 			{model.AccessOptions{Decision: "allow"}, "basis = 'current' AND decision = 'allow'"},
 			{model.AccessOptions{Decision: "deny", Users: `SELECT id AS user_id FROM users WHERE id < '8'`},
 				"basis = 'current' AND decision = 'deny' AND user_id < '8'"},
+			{model.AccessOptions{Narrow: true, Users: `SELECT id AS user_id FROM users WHERE id > '8'`},
+				"basis = 'current' AND user_id > '8'"},
 			{model.AccessOptions{Tuples: `SELECT user_id, content_type, content_id, capability FROM effective_permissions
 				WHERE basis = 'current' AND hash(user_id, content_id, capability) % 3 = 0`},
 				"basis = 'current' AND hash(user_id, content_id, capability) % 3 = 0"},

@@ -180,19 +180,39 @@ var hygieneChecks = []hygieneCheck{
 			FROM content c JOIN users u ON u.id = c.owner_id WHERE %s`, roleIn(r, "u.site_role", "Unlicensed"))
 	}},
 	{name: "inactive_users", needs: []string{"users", "effective_permissions"},
-		// The inactive users' Read, evaluated at class level for them only.
+		// The items each inactive user can read, evaluated at class level
+		// for them only, a batch of users at a time: their readable items
+		// together can outgrow memory on a large site.
 		prepare: func(ctx context.Context, h HygieneSetting, r *run) error {
-			_, err := model.ExpandAccess(ctx, r.conn, "rules_inactive_read", `SELECT c.content_type, c.content_id, 'Read' AS capability FROM content c`,
-				model.AccessOptions{Decision: "allow", Users: `SELECT id AS user_id FROM users WHERE last_login IS NULL OR last_login < TIMESTAMP '` + inactiveCut(h, r) + `'`})
-			return err
+			inactive := `SELECT id AS user_id, row_number() OVER (ORDER BY id) // 200 AS batch FROM users
+				WHERE last_login IS NULL OR last_login < TIMESTAMP '` + inactiveCut(h, r) + `'`
+			if err := r.exec(ctx, "listing inactive users", `CREATE OR REPLACE TEMP TABLE rules_inactive AS `+inactive); err != nil {
+				return err
+			}
+			if err := r.exec(ctx, "counting readable items", `CREATE OR REPLACE TEMP TABLE rules_inactive_read(user_id VARCHAR, items BIGINT)`); err != nil {
+				return err
+			}
+			var batches int
+			if err := r.conn.QueryRowContext(ctx, `SELECT coalesce(max(batch) + 1, 0) FROM rules_inactive`).Scan(&batches); err != nil {
+				return fmt.Errorf("listing inactive users: %w", err)
+			}
+			for b := range batches {
+				if _, err := model.ExpandAccess(ctx, r.conn, "rules_inactive_x", `SELECT c.content_type, c.content_id, 'Read' AS capability FROM content c`,
+					model.AccessOptions{Decision: "allow", Narrow: true, Users: fmt.Sprintf(`SELECT user_id FROM rules_inactive WHERE batch = %d`, b)}); err != nil {
+					return err
+				}
+				if err := r.exec(ctx, "counting readable items", `INSERT INTO rules_inactive_read
+					SELECT user_id, count(DISTINCT (content_type, content_id)) FROM rules_inactive_x GROUP BY user_id`); err != nil {
+					return err
+				}
+			}
+			return r.exec(ctx, "counting readable items", `DROP TABLE IF EXISTS rules_inactive_x; DROP TABLE rules_inactive`)
 		},
 		query: func(h HygieneSetting, r *run) string {
 			return fmt.Sprintf(`SELECT u.id, NULL, NULL, NULL, NULL, NULL, NULL, 'D', NULL::VARCHAR[],
 			CASE WHEN u.last_login IS NULL THEN 'never signed in' ELSE 'last signed in ' || strftime(u.last_login, '%%Y-%%m-%%d') END ||
 				', can read ' || a.items || ' items'
-			FROM users u
-			JOIN (SELECT e.user_id, count(DISTINCT (e.content_type, e.content_id)) AS items FROM rules_inactive_read e
-				GROUP BY e.user_id) a ON a.user_id = u.id
+			FROM users u JOIN rules_inactive_read a ON a.user_id = u.id
 			WHERE %d > 0`, h.Days)
 		}},
 	{name: "latent_access", needs: []string{"users", "groups", "group_members"}, query: func(h HygieneSetting, r *run) string {

@@ -84,7 +84,7 @@ func initMatrix(ctx context.Context, db *sql.DB, snapshotID string, chunkItems i
 	for c := range chunks {
 		if _, err := model.ExpandAccess(ctx, conn, "init_expanded", fmt.Sprintf(`SELECT i.content_type, i.content_id, k.capability
 			FROM init_items i JOIN m_type_caps k ON k.content_type = i.content_type WHERE i.chunk = %d`, c),
-			model.AccessOptions{Decision: "allow"}); err != nil {
+			model.AccessOptions{Decision: "allow", Narrow: true}); err != nil {
 			return nil, fmt.Errorf("deriving a starter matrix: %w", err)
 		}
 		if _, err := conn.ExecContext(ctx, `INSERT INTO init_counts
