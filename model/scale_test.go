@@ -36,7 +36,7 @@ func scale(t *testing.T, preset string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s: generated in %v (rss %s)", preset, time.Since(t0).Round(time.Millisecond), rss())
+	t.Logf("%s: generated in %v (rss %s)", preset, time.Since(t0).Round(time.Millisecond), modeltest.PeakRSS())
 	// TABAUDIT_SCALE_DB keeps the model in a file for later inspection.
 	path := os.Getenv("TABAUDIT_SCALE_DB")
 	if path != "" {
@@ -65,7 +65,7 @@ func scale(t *testing.T, preset string) {
 		t.Fatal(err)
 	}
 	t.Logf("%s: model built in %v; users %d, items %d, classes %d, ACL keys %d, class-group rows %d, grant rows %d, user-rule rows %d, position rows %d; peak rss %s",
-		preset, st.Duration.Round(time.Millisecond), st.Users, st.Items, st.Classes, st.ACLKeys, st.ClassGroupRows, st.GrantRows, st.UserRuleRows, st.PositionRows, rss())
+		preset, st.Duration.Round(time.Millisecond), st.Users, st.Items, st.Classes, st.ACLKeys, st.ClassGroupRows, st.GrantRows, st.UserRuleRows, st.PositionRows, modeltest.PeakRSS())
 	for _, sd := range st.StageDurations {
 		t.Logf("  stage %-14s %v", sd.Stage, sd.Duration.Round(time.Millisecond))
 	}
@@ -90,7 +90,7 @@ func scale(t *testing.T, preset string) {
 		t.Logf("%s: %s: %d rows in %v", preset, q.name, n, time.Since(t2).Round(time.Millisecond))
 	}
 	expandScale(t, db, preset)
-	t.Logf("%s: peak rss %s", preset, rss())
+	t.Logf("%s: peak rss %s", preset, modeltest.PeakRSS())
 }
 
 // expandScale times model.ExpandAccess against its baseline, the
@@ -141,20 +141,5 @@ func expandScale(t *testing.T, db *model.DB, preset string) {
 		t.Fatal(err)
 	}
 	t.Logf("%s: whole site counted (%d item × capability pairs, %d contexts, %d class pairs, %d exception pairs): %v, rss %s",
-		preset, st.Selected, st.Contexts, st.ClassPairs, st.Exceptions, time.Since(t3).Round(time.Millisecond), rss())
-}
-
-// rss is the process's peak resident set (VmHWM), which includes the Go
-// site generator as well as DuckDB.
-func rss() string {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return "?"
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			return strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
-		}
-	}
-	return "?"
+		preset, st.Selected, st.Contexts, st.ClassPairs, st.Exceptions, time.Since(t3).Round(time.Millisecond), modeltest.PeakRSS())
 }

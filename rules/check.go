@@ -547,35 +547,22 @@ func (r *run) fillEffective(ctx context.Context, dst, q, decision string) error 
 	if err := r.exec(ctx, "reading effective permissions in scope", `CREATE OR REPLACE TEMP TABLE rules_q AS `+q); err != nil {
 		return err
 	}
-	var some bool
-	if err := r.conn.QueryRowContext(ctx, `SELECT bool_or(user_id IS NOT NULL) AND NOT bool_or(user_id IS NULL) FROM rules_q`).Scan(&sqlBool{&some}); err != nil {
+	// Tuples that all name a user are answered as tuples; otherwise every
+	// user of the items (ExpandAccess writes exactly what it is asked for).
+	var tuples sql.NullBool
+	if err := r.conn.QueryRowContext(ctx, `SELECT bool_or(user_id IS NOT NULL) AND NOT bool_or(user_id IS NULL) FROM rules_q`).Scan(&tuples); err != nil {
 		return fmt.Errorf("reading effective permissions in scope: %w", err)
 	}
 	opts := model.AccessOptions{Decision: decision, Logger: r.log}
-	if some {
+	if tuples.Valid && tuples.Bool {
 		opts.Tuples = `SELECT user_id, content_type, content_id, capability FROM rules_q`
 	}
 	if _, err := model.ExpandAccess(ctx, r.conn, "rules_x", `SELECT DISTINCT content_type, content_id, capability FROM rules_q`, opts); err != nil {
 		return fmt.Errorf("reading effective permissions in scope: %w", err)
 	}
-	keep := `SEMI JOIN rules_q q ON q.content_type = x.content_type AND q.content_id = x.content_id AND q.capability = x.capability`
-	if some {
-		keep += ` AND q.user_id = x.user_id`
-	}
 	return r.exec(ctx, "reading effective permissions in scope", `INSERT INTO `+dst+`
-		SELECT x.user_id, x.content_type, x.content_id, x.capability, x.decision, x.reason, x.deciding_rule, x.confidence, x.flags
-		FROM rules_x x `+keep+`;
+		SELECT user_id, content_type, content_id, capability, decision, reason, deciding_rule, confidence, flags FROM rules_x;
 		DROP TABLE rules_x; DROP TABLE rules_q`)
-}
-
-// sqlBool scans a nullable boolean as false when NULL.
-type sqlBool struct{ b *bool }
-
-func (s sqlBool) Scan(v any) error {
-	if x, ok := v.(bool); ok {
-		*s.b = x
-	}
-	return nil
 }
 
 // applyWaivers marks the findings a valid waiver covers, notes expired

@@ -18,7 +18,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -58,7 +57,7 @@ func TestCheckLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("model of %s built in", preset)
-	t.Logf("model built in %v (rss high-water %s)", time.Since(t0).Round(time.Millisecond), rssHWM())
+	t.Logf("model built in %v (rss high-water %s)", time.Since(t0).Round(time.Millisecond), modeltest.PeakRSS())
 	m := largeMatrix(t, s, 200)
 	var buf bytes.Buffer
 	if err := WriteYAML(&buf, m, []string{"synthetic 200-rule matrix for the L site"}); err != nil {
@@ -78,7 +77,7 @@ func TestCheckLarge(t *testing.T) {
 	}
 	d := time.Since(t1)
 	t.Logf("check of %d rules on %s: %v; %d findings (%d violations, %d need review, %d waived), %d causes; rss high-water %s",
-		len(m.Rules), preset, d.Round(time.Millisecond), res.Findings, res.Violations, res.NeedsReview, res.Waived, len(res.Causes), rssHWM())
+		len(m.Rules), preset, d.Round(time.Millisecond), res.Findings, res.Violations, res.NeedsReview, res.Waived, len(res.Causes), modeltest.PeakRSS())
 	for _, c := range res.Causes[:min(5, len(res.Causes))] {
 		t.Logf("  %s %s %s: %s", c.Severity, c.Kind, c.RuleID+c.CheckID, c.Description)
 	}
@@ -152,17 +151,4 @@ func largeMatrix(t *testing.T, s *site.Site, n int) *Matrix {
 		t.Fatal(errs)
 	}
 	return m
-}
-
-func rssHWM() string {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return "?"
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			return strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
-		}
-	}
-	return "?"
 }
