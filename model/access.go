@@ -33,6 +33,29 @@ type AccessOptions struct {
 	// the evaluation computing them and keeps wide expansions small, for
 	// callers that need only who holds what and why (the reason).
 	Narrow bool
+	// Parts, when set, is a query returning (content_type, content_id,
+	// part): one part per item at most. Items of different parts never
+	// share a context, so a part is a fact of every class-level answer
+	// (column part of xa_answers, below).
+	Parts string
+	// PartGroups, when set, is a query returning (part, group_id): groups
+	// added to the grantee lists of that part's contexts. They change no
+	// decision, but a class's signature then tells whether it belongs to
+	// them, so membership in those groups is a fact of the class-level
+	// answers (column groups of xa_answers).
+	PartGroups string
+	// Keep, when set, selects and tags class-level answers before users are
+	// joined in: a query over the temporary table xa_answers returning
+	// ans_id and any further columns, which are appended to every row of
+	// dst expanded from that answer (an answer kept twice gives its users'
+	// rows twice, once per tag). xa_answers has one row per class-level or
+	// personal answer: ans_id, part, content_type, capability, decision,
+	// reason, and of the principal it answers for, groups (every group of
+	// its class the context's grantee list names, PartGroups included),
+	// site_role (as users.site_role has it) and admin. A caller whose
+	// question is about classes (a policy naming groups and site roles)
+	// so pays only for the rows it keeps. Not with Count or Tuples.
+	Keep string
 	// Logger receives one debug line per step; nil discards.
 	Logger *slog.Logger
 }
@@ -136,6 +159,18 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 	if opts.Users != "" {
 		users = "user_id IN (SELECT user_id FROM (" + opts.Users + "))"
 	}
+	if opts.Keep != "" && (opts.Count || opts.Tuples != "") {
+		return st, fmt.Errorf("expanding access: Keep goes with neither Count nor Tuples")
+	}
+	partCol, partJoin, partGroups := "NULL::VARCHAR", "", ""
+	if opts.Parts != "" {
+		partCol = "pp.part"
+		partJoin = `LEFT JOIN (SELECT content_type, content_id, min(part)::VARCHAR AS part FROM (` + opts.Parts + `) GROUP BY ALL) pp
+				ON pp.content_type = c.content_type AND pp.content_id = c.content_id`
+	}
+	if opts.PartGroups != "" {
+		partGroups = `UNION SELECT x.content_id, 'group', pg.group_id FROM xa_ctx x JOIN (` + opts.PartGroups + `) pg ON pg.part = x.part`
+	}
 	var pre []struct{ what, q string }
 	if opts.Tuples != "" {
 		pre = append(pre, struct{ what, q string }{"selecting tuples", `CREATE OR REPLACE TEMP TABLE xa_tuples AS
@@ -197,21 +232,21 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 		// personal can match it, and a project only where some class holds
 		// a position there (pos_project), so class positions can.
 		{"reducing items to contexts", `CREATE OR REPLACE TEMP TABLE xa_item0 AS
-			SELECT c.*, CASE WHEN c.project_id IN (SELECT project_id FROM xa_cpos UNION SELECT project_id FROM xa_cblock
+			SELECT c.*, ` + partCol + ` AS part, CASE WHEN c.project_id IN (SELECT project_id FROM xa_cpos UNION SELECT project_id FROM xa_cblock
 					UNION SELECT project_id FROM xa_upos WHERE reason IS NOT NULL OR blocked)
 				THEN c.project_id END AS pos_project
-			FROM m_content c SEMI JOIN xa_sel s ON s.content_type = c.content_type AND s.content_id = c.content_id`},
+			FROM m_content c ` + partJoin + ` SEMI JOIN xa_sel s ON s.content_type = c.content_type AND s.content_id = c.content_id`},
 		{"reducing items to contexts", `CREATE OR REPLACE TEMP TABLE xa_ctx AS
-			SELECT (row_number() OVER (ORDER BY content_type, acl_id, wb_acl_id, locked_for, lock_cp, personal, nested_lock, pos_project))::VARCHAR AS content_id,
+			SELECT (row_number() OVER (ORDER BY content_type, acl_id, wb_acl_id, locked_for, lock_cp, personal, nested_lock, pos_project, part))::VARCHAR AS content_id,
 				* EXCLUDE (pos_project), NULL::VARCHAR AS name, pos_project AS project_id, NULL::VARCHAR AS project_path, NULL::VARCHAR AS owner_id
-			FROM (SELECT DISTINCT content_type, acl_id, wb_acl_id, locked_for, lock_cp, personal, nested_lock, rl_type, acl_label, pos_project FROM xa_item0)`},
+			FROM (SELECT DISTINCT content_type, acl_id, wb_acl_id, locked_for, lock_cp, personal, nested_lock, rl_type, acl_label, pos_project, part FROM xa_item0)`},
 		{"reducing items to contexts", `CREATE OR REPLACE TEMP TABLE xa_item AS
 			SELECT c.content_type, c.content_id, x.content_id AS ctx_key, c.project_id, c.acl_id, c.wb_acl_id, c.owner_id
 			FROM xa_item0 c
 			JOIN xa_ctx x ON x.content_type = c.content_type AND x.acl_id = c.acl_id AND x.wb_acl_id IS NOT DISTINCT FROM c.wb_acl_id
 				AND x.locked_for = c.locked_for AND x.lock_cp = c.lock_cp AND x.personal = c.personal
 				AND x.nested_lock = c.nested_lock AND x.rl_type = c.rl_type AND x.acl_label = c.acl_label
-				AND x.project_id IS NOT DISTINCT FROM c.pos_project`},
+				AND x.project_id IS NOT DISTINCT FROM c.pos_project AND x.part IS NOT DISTINCT FROM c.part`},
 		{"reducing items to contexts", `CREATE OR REPLACE TEMP TABLE xa_ctxcap AS
 			SELECT DISTINCT i.ctx_key, s.capability FROM xa_sel s JOIN xa_item i USING (content_type, content_id)`},
 		// A context's grantee list: the groups and group sets its rules name,
@@ -225,7 +260,8 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 		{"joining classes with rules", `CREATE OR REPLACE TEMP TABLE xa_ctxg AS
 			WITH a AS (SELECT content_id AS ctx_key, acl_id FROM xa_ctx
 				UNION SELECT content_id, wb_acl_id FROM xa_ctx WHERE wb_acl_id IS NOT NULL),
-			g AS (SELECT DISTINCT a.ctx_key, g.kind, g.grantee_id FROM a JOIN m_acl_grants g ON g.acl_id = a.acl_id AND g.kind IN ('group', 'set')),
+			g AS (SELECT DISTINCT a.ctx_key, g.kind, g.grantee_id FROM a JOIN m_acl_grants g ON g.acl_id = a.acl_id AND g.kind IN ('group', 'set')
+				` + partGroups + `),
 			l AS (SELECT x.content_id AS ctx_key, any_value(x.project_id) AS pos_project,
 				coalesce(list({'k': g.kind, 'g': g.grantee_id} ORDER BY g.kind, g.grantee_id) FILTER (WHERE g.kind IS NOT NULL), []) AS gs
 				FROM xa_ctx x LEFT JOIN g ON g.ctx_key = x.content_id GROUP BY x.content_id)
@@ -348,16 +384,32 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 		{"evaluating classes", classView},
 		{"evaluating classes", excView},
 		{"evaluating classes", `CREATE OR REPLACE TEMP TABLE xa_cres AS
-			SELECT split_part(e.user_id, ':', 1)::INTEGER AS sigm_id, split_part(e.user_id, ':', 2)::INTEGER AS pos_id,
+			SELECT row_number() OVER ()::BIGINT AS ans_id, split_part(e.user_id, ':', 1)::INTEGER AS sigm_id, split_part(e.user_id, ':', 2)::INTEGER AS pos_id,
 				split_part(e.user_id, ':', 3)::INTEGER AS profile_id, e.content_id AS ctx_key, e.capability,
 				` + resCols + `
 			FROM xa_eval_class e SEMI JOIN xa_ctxcap k ON k.ctx_key = e.content_id AND k.capability = e.capability
 			WHERE ` + resKeep},
 		{"evaluating personal facts", `CREATE OR REPLACE TEMP TABLE xa_eres AS
-			SELECT p.gkey, e.capability, ` + resCols + `
+			SELECT -row_number() OVER ()::BIGINT AS ans_id, p.gkey, e.capability, ` + resCols + `
 			FROM xa_eval_exc e JOIN xa_rep p ON p.user_id = e.user_id AND p.content_type = e.content_type AND p.content_id = e.content_id
 			WHERE ` + resKeep},
 	}...)
+	keepJoin, keepCols := "", ""
+	if opts.Keep != "" {
+		keepJoin, keepCols = "JOIN xa_keep k ON k.ans_id = r.ans_id", ", k.* EXCLUDE (ans_id)"
+		stmts = append(stmts, struct{ what, q string }{"keeping answers", `CREATE OR REPLACE TEMP TABLE xa_answers AS
+			SELECT r.ans_id, c.part, c.content_type, r.capability, r.decision, r.reason,
+				p.groups, CASE WHEN p.role_unknown THEN p.treated_as ELSE p.role END AS site_role, p.admin
+			FROM xa_cres r JOIN xa_ctx c ON c.content_id = r.ctx_key
+			JOIN xa_principal p ON p.user_id = r.sigm_id || ':' || r.pos_id || ':' || r.profile_id
+			UNION ALL
+			SELECT r.ans_id, c.part, c.content_type, r.capability, r.decision, r.reason,
+				ub.groups, CASE WHEN ub.role_unknown THEN ub.treated_as ELSE ub.role END, ub.admin
+			FROM xa_eres r JOIN xa_rep p ON p.gkey = r.gkey JOIN xa_ub ub ON ub.user_id = p.user_id
+			JOIN xa_item i ON i.content_type = p.content_type AND i.content_id = p.content_id
+			JOIN xa_ctx c ON c.content_id = i.ctx_key`},
+			struct{ what, q string }{"keeping answers", `CREATE OR REPLACE TEMP TABLE xa_keep AS ` + opts.Keep})
+	}
 	if opts.Count && opts.Tuples != "" {
 		return st, fmt.Errorf("expanding access: Count and Tuples do not go together")
 	}
@@ -389,7 +441,7 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			WHERE ` + decision})
 	default:
 		stmts = append(stmts, struct{ what, q string }{"expanding to users", `CREATE OR REPLACE TEMP TABLE ` + dst + ` AS
-			` + userCols + `
+			` + userCols + keepCols + `
 			` + itemContexts + `
 			JOIN xa_glclass g ON g.gl_id = x.gl_id
 			JOIN xa_upc u ON u.class_id = g.class_id
@@ -397,10 +449,11 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			ANTI JOIN xa_puser q ON q.project_id = x.pos_project AND q.user_id = u.user_id
 			JOIN xa_cres r ON r.sigm_id = g.sigm_id AND r.pos_id = 0 AND r.profile_id = u.profile_id AND r.ctx_key = i.ctx_key
 				AND r.capability = s.capability
+			` + keepJoin + `
 			` + notPersonal + `
 			WHERE ` + decision + `
 			UNION ALL
-			` + userCols + `
+			` + userCols + keepCols + `
 			` + itemContexts + `
 			JOIN xa_pclass p ON p.project_id = x.pos_project
 			JOIN xa_upc u ON u.class_id = p.class_id
@@ -408,22 +461,25 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = p.class_id
 			JOIN xa_cres r ON r.sigm_id = coalesce(g.sigm_id, 0) AND r.pos_id = p.pos_id AND r.profile_id = u.profile_id
 				AND r.ctx_key = i.ctx_key AND r.capability = s.capability
+			` + keepJoin + `
 			` + notPersonal + `
 			WHERE ` + decision + `
 			UNION ALL
-			` + userCols + `
+			` + userCols + keepCols + `
 			` + itemContexts + `
 			JOIN xa_puser q ON q.project_id = x.pos_project
 			JOIN xa_upc u ON u.user_id = q.user_id
 			LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = u.class_id
 			JOIN xa_cres r ON r.sigm_id = coalesce(g.sigm_id, 0) AND r.pos_id = q.pos_id AND r.profile_id = u.profile_id
 				AND r.ctx_key = i.ctx_key AND r.capability = s.capability
+			` + keepJoin + `
 			` + notPersonal + `
 			WHERE ` + decision + `
 			UNION ALL
-			` + userCols + `
+			` + userCols + keepCols + `
 			` + itemContexts + `
 			JOIN xa_cres r ON r.sigm_id = 0 AND r.pos_id = 0 AND r.ctx_key = i.ctx_key AND r.capability = s.capability
+			` + keepJoin + `
 			JOIN xa_upc u ON u.profile_id = r.profile_id
 			ANTI JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = u.class_id
 			ANTI JOIN xa_pclass p ON p.project_id = x.pos_project AND p.class_id = u.class_id
@@ -431,17 +487,18 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			` + notPersonal + `
 			WHERE ` + decision + `
 			UNION ALL
-			` + userCols + `
+			` + userCols + keepCols + `
 			FROM xa_exc x JOIN xa_upc u USING (user_id)
 			JOIN xa_sel s ON s.content_type = x.content_type AND s.content_id = x.content_id
 			JOIN xa_eres r ON r.gkey = x.gkey AND r.capability = s.capability
+			` + keepJoin + `
 			WHERE ` + decision})
 	}
 	defer func() {
 		for _, t := range []string{"xa_eval_class", "xa_eval_exc", "xa_ub"} {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS "+t)
 		}
-		for _, t := range []string{"xa_eres", "xa_ceiling", "xa_rep", "xa_pc", "xa_pf", "xa_cres", "xa_pairs", "xa_gln", "xa_glclass",
+		for _, t := range []string{"xa_eres", "xa_answers", "xa_keep", "xa_ceiling", "xa_rep", "xa_pc", "xa_pf", "xa_cres", "xa_pairs", "xa_gln", "xa_glclass",
 			"xa_glg", "xa_sigm", "xa_pclass", "xa_pclassn", "xa_pcorr", "xa_puser", "xa_posrow", "xa_upos", "xa_trip", "xa_ctxg", "xa_ppos", "xa_pblock", "xa_cpos", "xa_cblock", "xa_perpos", "xa_item0", "xa_exc", "xa_principal", "xa_upc", "xa_ctxcap", "xa_item", "xa_ctx", "xa_sel", "xa_tuples"} {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+t)
 		}
