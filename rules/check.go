@@ -187,6 +187,10 @@ func (r *run) loadPolicy(ctx context.Context) error {
 		`CREATE OR REPLACE TEMP TABLE rules_cap(rule_id VARCHAR, mode VARCHAR, content_type VARCHAR, capability VARCHAR)`,
 		`CREATE OR REPLACE TEMP TABLE rules_user_raw(rule_id VARCHAR, user_id VARCHAR, line INTEGER, ref VARCHAR)`,
 		`CREATE OR REPLACE TEMP TABLE rules_item(rule_id VARCHAR, content_type VARCHAR, content_id VARCHAR)`,
+		// What decides whether a user is a rule's grantee, for drift at
+		// class level: kind all (All Users), group (id), role (the raw site
+		// role, as users.site_role has it) or user (id).
+		`CREATE OR REPLACE TEMP TABLE rules_grantee(rule_id VARCHAR, kind VARCHAR, id VARCHAR, line INTEGER, ref VARCHAR)`,
 	}
 	for _, s := range stmts {
 		if err := r.exec(ctx, "creating policy tables", s); err != nil {
@@ -228,6 +232,11 @@ func (r *run) loadPolicy(ctx context.Context) error {
 			}
 		}
 		for _, g := range rule.Grantees {
+			if vals := r.granteeRows(rule.ID, g); len(vals) > 0 {
+				if err := r.exec(ctx, "resolving grantees of rule "+rule.ID, `INSERT INTO rules_grantee VALUES `+strings.Join(vals, ", ")); err != nil {
+					return err
+				}
+			}
 			if q := r.granteeSQL(g); q != "" {
 				if err := r.exec(ctx, "resolving grantees of rule "+rule.ID,
 					fmt.Sprintf(`INSERT INTO rules_user_raw SELECT %s, id, %d, %s FROM (%s)`, ql(rule.ID), g.Pos.Line, ql(g.Pos.String()), q)); err != nil {
@@ -335,6 +344,36 @@ func (r *run) granteeSQL(g Grantee) string {
 	return ""
 }
 
+// granteeRows are the rules_grantee rows of one grantee, as SQL values;
+// they select the users granteeSQL lists.
+func (r *run) granteeRows(ruleID string, g Grantee) []string {
+	row := func(kind, id string) string {
+		return fmt.Sprintf("(%s, %s, %s, %d, %s)", ql(ruleID), ql(kind), id, g.Pos.Line, ql(g.Pos.String()))
+	}
+	var out []string
+	switch g.Kind {
+	case "group":
+		ids := r.n.groups[g.Name]
+		for _, id := range ids {
+			if r.n.allUsers[id] {
+				return []string{row("all", "NULL")}
+			}
+		}
+		for _, id := range ids {
+			out = append(out, row("group", ql(id)))
+		}
+	case "user":
+		for _, id := range r.n.user(g.Name) {
+			out = append(out, row("user", ql(id)))
+		}
+	case "site_role":
+		for _, role := range r.n.rolesMatching([]string{g.Name}) {
+			out = append(out, row("role", ql(role)))
+		}
+	}
+	return out
+}
+
 // scopeSQL is the WHERE clause selecting a rule's items from content c.
 // Globs are matched in Go with doublestar against the distinct project
 // paths and names, so their semantics are exactly doublestar's; the
@@ -432,137 +471,133 @@ func (r *run) findingsInsert(body, key string) string {
 }
 
 // drift computes missing, excess and forbidden findings.
+//
+// Expanding effective access to users first cannot work on a big site (85
+// million allowed and 85 million expected (user, item, capability) triples
+// in the scope of the 200-rule benchmark matrix on the L preset), and almost
+// all of them agree with the policy. So drift decides at class level
+// (model.ExpandAccess Keep): items are split by the set of rules whose scope
+// holds them, the groups those rules name join every class signature, and
+// each class-level answer is compared with the rules of its part through
+// what decides a grantee match there (groups, site role, All Users). Users
+// are joined in only for the answers that are findings. Rules naming users
+// directly are the exception, settled per user afterwards: their grantees'
+// missing and forbidden access is asked as tuples, and what they expect is
+// taken out of the excess.
 func (r *run) drift(ctx context.Context) error {
-	if err := r.exec(ctx, "creating findings table", `CREATE OR REPLACE TEMP TABLE rules_finding(`+findingCols+`)`); err != nil {
-		return err
+	stmts := []struct{ what, q string }{
+		{"creating findings table", `CREATE OR REPLACE TEMP TABLE rules_finding(` + findingCols + `)`},
+		// An item's part is the set of rules whose scope holds it.
+		{"splitting items by rules", `CREATE OR REPLACE TEMP TABLE rules_ipart AS
+			SELECT content_type, content_id, dense_rank() OVER (ORDER BY rules)::VARCHAR AS part
+			FROM (SELECT content_type, content_id, list(DISTINCT rule_id ORDER BY rule_id) AS rules FROM rules_item GROUP BY ALL)`},
+		{"splitting items by rules", `CREATE OR REPLACE TEMP TABLE rules_prule AS
+			SELECT DISTINCT p.part, i.rule_id FROM rules_ipart p JOIN rules_item i USING (content_type, content_id)`},
+		{"splitting items by rules", `CREATE OR REPLACE TEMP TABLE rules_pcap AS
+			SELECT p.part, k.rule_id, k.mode, k.content_type, k.capability FROM rules_prule p JOIN rules_cap k USING (rule_id)`},
 	}
-	sel := func(body string) string { return r.findingsInsert(body, `''`) }
-	// The allowed effective access every drift query reads, expanded once:
-	// the items some rule scopes, for the capabilities some rule names.
-	if err := r.exec(ctx, "reading effective permissions in scope", `CREATE OR REPLACE TEMP TABLE rules_e(user_id VARCHAR,
-		content_type VARCHAR, content_id VARCHAR, capability VARCHAR, decision VARCHAR, reason VARCHAR, deciding_rule VARCHAR,
-		confidence VARCHAR, flags VARCHAR[])`); err != nil {
-		return err
-	}
-	if err := r.fillEffective(ctx, "rules_e", `SELECT DISTINCT i.content_type, i.content_id, k.capability, NULL AS user_id
-		FROM rules_item i JOIN rules_cap k ON k.rule_id = i.rule_id AND k.content_type = i.content_type`, "allow"); err != nil {
-		return err
-	}
-	// Expected access that is not allowed; then the decisions that denied
-	// it. A triple with no effective permission row at all is reported too
-	// (reason NO_DECISION): a gap in the model must never read as
-	// compliance.
-	stmts := []string{
-		`CREATE OR REPLACE TEMP TABLE rules_missing AS
-		SELECT i.rule_id, coalesce(rr.severity, 'medium') AS severity, u.user_id, i.content_type, i.content_id, k.capability, u.line, u.ref
-		FROM rules_item i
-		JOIN rules_rule rr ON rr.rule_id = i.rule_id
-		JOIN rules_cap k ON k.rule_id = i.rule_id AND k.content_type = i.content_type AND k.mode = 'allow'
-		JOIN rules_user u ON u.rule_id = i.rule_id
-		ANTI JOIN rules_e e ON e.user_id = u.user_id AND e.content_type = i.content_type
-			AND e.content_id = i.content_id AND e.capability = k.capability`,
-		`CREATE OR REPLACE TEMP TABLE rules_denied AS SELECT * FROM rules_e LIMIT 0`,
-	}
-	for _, q := range stmts {
-		if err := r.exec(ctx, "computing missing access", q); err != nil {
+	for _, s := range stmts {
+		if err := r.exec(ctx, s.what, s.q); err != nil {
 			return err
 		}
 	}
-	if err := r.fillEffective(ctx, "rules_denied", `SELECT DISTINCT content_type, content_id, capability, user_id FROM rules_missing`, "deny"); err != nil {
+	// The class-level answers that are findings. m: the rules of the
+	// answer's part with a grantee matching its principal (the first such
+	// grantee in the matrix gives the line a missing finding points at).
+	keep := `WITH m AS (
+			SELECT a.ans_id, g.rule_id, min(g.line) AS line, arg_min(g.ref, g.line) AS ref
+			FROM xa_answers a JOIN rules_prule p ON p.part = a.part JOIN rules_grantee g ON g.rule_id = p.rule_id
+			WHERE g.kind = 'all' OR (g.kind = 'group' AND list_contains(a.groups, g.id)) OR (g.kind = 'role' AND g.id = a.site_role)
+			GROUP BY ALL),
+		c AS (SELECT a.ans_id, a.decision, a.reason, k.rule_id, k.mode
+			FROM xa_answers a JOIN rules_pcap k ON k.part = a.part AND k.content_type = a.content_type AND k.capability = a.capability)
+		SELECT c.ans_id, 'missing' AS kind, c.rule_id, coalesce(rr.severity, 'medium') AS severity, m.line AS matrix_line, m.ref AS matrix_ref
+		FROM c JOIN m ON m.ans_id = c.ans_id AND m.rule_id = c.rule_id JOIN rules_rule rr ON rr.rule_id = c.rule_id
+		WHERE c.mode = 'allow' AND c.decision <> 'allow'
+		UNION ALL
+		SELECT c.ans_id, 'excess', c.rule_id, coalesce(rr.severity, 'high'), rr.line, rr.ref
+		FROM c JOIN rules_rule rr ON rr.rule_id = c.rule_id AND rr.exclusive
+		WHERE c.mode = 'allow' AND c.decision = 'allow' AND (rr.include_admins OR c.reason <> 'ADMIN')
+			AND NOT EXISTS (SELECT 1 FROM c e JOIN m ON m.ans_id = e.ans_id AND m.rule_id = e.rule_id WHERE e.ans_id = c.ans_id AND e.mode = 'allow')
+		UNION ALL
+		SELECT c.ans_id, 'forbidden', c.rule_id, coalesce(rr.severity, 'high'), rr.line, rr.ref
+		FROM c JOIN rules_rule rr ON rr.rule_id = c.rule_id
+		WHERE c.mode = 'forbid' AND c.decision = 'allow' AND (rr.include_admins OR c.reason <> 'ADMIN')
+			AND (NOT rr.has_grantees OR EXISTS (SELECT 1 FROM m WHERE m.ans_id = c.ans_id AND m.rule_id = c.rule_id))`
+	if _, err := model.ExpandAccess(ctx, r.conn, "rules_d", `SELECT DISTINCT i.content_type, i.content_id, k.capability
+		FROM rules_item i JOIN rules_cap k ON k.rule_id = i.rule_id AND k.content_type = i.content_type`,
+		model.AccessOptions{Logger: r.log, Keep: keep,
+			Parts:      `SELECT content_type, content_id, part FROM rules_ipart`,
+			PartGroups: `SELECT DISTINCT p.part, g.id AS group_id FROM rules_prule p JOIN rules_grantee g ON g.rule_id = p.rule_id AND g.kind = 'group'`,
+		}); err != nil {
+		return fmt.Errorf("comparing effective access with the policy: %w", err)
+	}
+	// Users named as grantees: what their rules expect of them and forbid
+	// them, asked per user. The answers a class-level grantee already made
+	// findings are not repeated; their line is the rule's first matching
+	// grantee's.
+	if err := r.exec(ctx, "settling user grantees", `CREATE OR REPLACE TEMP TABLE rules_ut AS
+		SELECT g.id AS user_id, i.content_type, i.content_id, k.capability, k.mode, g.rule_id, g.line, g.ref
+		FROM rules_grantee g JOIN rules_item i ON i.rule_id = g.rule_id
+		JOIN rules_cap k ON k.rule_id = g.rule_id AND k.content_type = i.content_type
+		WHERE g.kind = 'user'`); err != nil {
 		return err
 	}
-	missing := `SELECT 'missing' AS kind, NULL::VARCHAR AS check_id, m.rule_id, m.severity,
-			m.user_id, m.content_type, m.content_id, m.capability,
-			coalesce(e.decision, 'deny'), coalesce(e.reason, 'NO_DECISION'), e.deciding_rule, coalesce(e.confidence, 'D'), e.flags,
-			CASE WHEN e.decision IS NULL THEN 'expected ' || m.capability || ' but the model has no decision for it'
-			     ELSE 'expected ' || m.capability || ', denied (' || e.reason || ')' END,
-			m.line, m.ref
-		FROM rules_missing m
-		LEFT JOIN rules_denied e ON e.user_id = m.user_id AND e.content_type = m.content_type
-			AND e.content_id = m.content_id AND e.capability = m.capability`
-	if err := r.exec(ctx, "computing missing access", sel(missing)); err != nil {
-		return err
+	if _, err := model.ExpandAccess(ctx, r.conn, "rules_ua", "", model.AccessOptions{Logger: r.log,
+		Tuples: `SELECT user_id, content_type, content_id, capability FROM rules_ut`}); err != nil {
+		return fmt.Errorf("comparing the access of users named in the policy: %w", err)
 	}
-	// Allowed in the scope of an exclusive rule: candidates, then those some
-	// allow rule expects are removed (by joining the candidates' keys with
-	// the rules, never by expanding every rule's users × items).
-	stmts = []string{
-		`CREATE OR REPLACE TEMP TABLE rules_excess AS
-		SELECT i.rule_id, rr.severity, rr.line, rr.ref, e.user_id, e.content_type, e.content_id, e.capability,
-			e.decision, e.reason, e.deciding_rule, e.confidence, e.flags
-		FROM rules_item i
-		JOIN rules_rule rr ON rr.rule_id = i.rule_id AND rr.exclusive
-		JOIN rules_cap k ON k.rule_id = i.rule_id AND k.content_type = i.content_type AND k.mode = 'allow'
-		JOIN rules_e e ON e.content_type = i.content_type AND e.content_id = i.content_id AND e.capability = k.capability
-		WHERE e.decision = 'allow' AND (rr.include_admins OR e.reason <> 'ADMIN')`,
-		// In two steps so the join order is fixed: candidates to the rules
-		// whose scope and capabilities cover them (few per item), then to
-		// those rules' users. Joining the rules' items and users first would
-		// expand every rule's users × items.
-		`CREATE OR REPLACE TEMP TABLE rules_cover AS
-		SELECT DISTINCT x.user_id, x.content_type, x.content_id, x.capability, i.rule_id
-		FROM (SELECT DISTINCT user_id, content_type, content_id, capability FROM rules_excess) x
-		JOIN rules_item i ON i.content_type = x.content_type AND i.content_id = x.content_id
-		JOIN rules_cap k ON k.rule_id = i.rule_id AND k.content_type = x.content_type AND k.capability = x.capability AND k.mode = 'allow'`,
-		`CREATE OR REPLACE TEMP TABLE rules_expected AS
-		SELECT DISTINCT c.user_id, c.content_type, c.content_id, c.capability
-		FROM rules_cover c SEMI JOIN rules_user u ON u.rule_id = c.rule_id AND u.user_id = c.user_id`,
-		sel(`SELECT 'excess', NULL::VARCHAR, x.rule_id, coalesce(x.severity, 'high'), x.user_id, x.content_type, x.content_id, x.capability,
-			x.decision, x.reason, x.deciding_rule, x.confidence, x.flags,
-			'holds ' || x.capability || ' (' || x.reason || ') but no rule expects it', x.line, x.ref
-		FROM rules_excess x
-		ANTI JOIN rules_expected y ON y.user_id = x.user_id AND y.content_type = x.content_type
-			AND y.content_id = x.content_id AND y.capability = x.capability`),
-		sel(`SELECT 'forbidden', NULL::VARCHAR, i.rule_id, coalesce(rr.severity, 'high'), e.user_id, e.content_type, e.content_id, e.capability,
-			e.decision, e.reason, e.deciding_rule, e.confidence, e.flags,
-			'holds forbidden ' || e.capability || ' (' || e.reason || ')', rr.line, rr.ref
-		FROM rules_item i
-		JOIN rules_rule rr ON rr.rule_id = i.rule_id
-		JOIN rules_cap k ON k.rule_id = i.rule_id AND k.content_type = i.content_type AND k.mode = 'forbid'
-		JOIN rules_e e ON e.content_type = i.content_type AND e.content_id = i.content_id AND e.capability = k.capability
-		WHERE e.decision = 'allow' AND (rr.include_admins OR e.reason <> 'ADMIN')
-			AND (NOT rr.has_grantees OR EXISTS (SELECT 1 FROM rules_user u WHERE u.rule_id = i.rule_id AND u.user_id = e.user_id))`),
-		`DROP TABLE rules_excess`,
-		`DROP TABLE rules_expected`,
-		`DROP TABLE rules_cover`,
-		`DROP TABLE rules_e`,
-		`DROP TABLE rules_missing`,
-		`DROP TABLE rules_denied`,
+	key := `d.user_id = u.user_id AND d.content_type = u.content_type AND d.content_id = u.content_id AND d.capability = u.capability`
+	stmts = []struct{ what, q string }{
+		{"settling user grantees", `CREATE OR REPLACE TEMP TABLE rules_u AS
+			SELECT * FROM (
+				SELECT t.user_id, t.content_type, t.content_id, t.capability, a.decision, a.reason, a.deciding_rule, a.confidence, a.flags,
+					CASE WHEN t.mode = 'allow' THEN 'missing' ELSE 'forbidden' END AS kind, t.rule_id,
+					CASE WHEN t.mode = 'allow' THEN coalesce(rr.severity, 'medium') ELSE coalesce(rr.severity, 'high') END AS severity,
+					CASE WHEN t.mode = 'allow' THEN t.line ELSE rr.line END AS matrix_line,
+					CASE WHEN t.mode = 'allow' THEN t.ref ELSE rr.ref END AS matrix_ref
+				FROM rules_ut t JOIN rules_rule rr ON rr.rule_id = t.rule_id
+				LEFT JOIN rules_ua a ON a.user_id = t.user_id AND a.content_type = t.content_type AND a.content_id = t.content_id
+					AND a.capability = t.capability
+				WHERE (t.mode = 'allow' AND a.decision IS DISTINCT FROM 'allow')
+					OR (t.mode = 'forbid' AND a.decision = 'allow' AND (rr.include_admins OR a.reason <> 'ADMIN')))
+			QUALIFY row_number() OVER (PARTITION BY kind, rule_id, user_id, content_type, content_id, capability ORDER BY matrix_line, matrix_ref) = 1`},
+		{"settling user grantees", `UPDATE rules_d d SET matrix_line = u.matrix_line, matrix_ref = u.matrix_ref
+			FROM rules_u u WHERE d.kind = 'missing' AND u.kind = 'missing' AND d.rule_id = u.rule_id AND ` + key + `
+				AND u.matrix_line < d.matrix_line`},
+		{"settling user grantees", `INSERT INTO rules_d BY NAME SELECT u.* FROM rules_u u
+			ANTI JOIN rules_d d ON d.kind = u.kind AND d.rule_id = u.rule_id AND ` + key},
+		// What named users are expected to hold is not excess.
+		{"settling user grantees", `CREATE OR REPLACE TEMP TABLE rules_ue AS
+			SELECT DISTINCT user_id, content_type, content_id, capability FROM rules_ut WHERE mode = 'allow'`},
+		// A capability the model has no decision for at all (none of its
+		// content type's) is missing too: a gap in the model must never read
+		// as compliance.
+		{"finding undecided access", `INSERT INTO rules_d BY NAME
+			SELECT u.user_id, i.content_type, i.content_id, k.capability, 'missing' AS kind, i.rule_id,
+				coalesce(rr.severity, 'medium') AS severity, u.line AS matrix_line, u.ref AS matrix_ref
+			FROM rules_item i JOIN rules_rule rr ON rr.rule_id = i.rule_id
+			JOIN rules_cap k ON k.rule_id = i.rule_id AND k.content_type = i.content_type AND k.mode = 'allow'
+			ANTI JOIN m_type_caps t ON t.content_type = k.content_type AND t.capability = k.capability
+			JOIN rules_user u ON u.rule_id = i.rule_id`},
+		{"writing drift findings", r.findingsInsert(`SELECT d.kind, NULL::VARCHAR, d.rule_id, d.severity, d.user_id, d.content_type, d.content_id,
+				d.capability, coalesce(d.decision, 'deny'), coalesce(d.reason, 'NO_DECISION'), d.deciding_rule, coalesce(d.confidence, 'D'), d.flags,
+				CASE d.kind WHEN 'missing' THEN CASE WHEN d.decision IS NULL THEN 'expected ' || d.capability || ' but the model has no decision for it'
+						ELSE 'expected ' || d.capability || ', denied (' || d.reason || ')' END
+					WHEN 'excess' THEN 'holds ' || d.capability || ' (' || d.reason || ') but no rule expects it'
+					ELSE 'holds forbidden ' || d.capability || ' (' || d.reason || ')' END,
+				d.matrix_line, d.matrix_ref
+			FROM rules_d d ANTI JOIN rules_ue u ON d.kind = 'excess' AND `+key, `''`)},
+	}
+	for _, t := range []string{"rules_d", "rules_ua", "rules_u", "rules_ue", "rules_ut", "rules_ipart", "rules_prule", "rules_pcap"} {
+		stmts = append(stmts, struct{ what, q string }{"dropping working tables", `DROP TABLE ` + t})
 	}
 	for _, s := range stmts {
-		if err := r.exec(ctx, "computing excess and forbidden access", s); err != nil {
+		if err := r.exec(ctx, s.what, s.q); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// fillEffective copies rows of effective access (current basis, decision
-// allow or deny as decision says) into dst for the (content_type,
-// content_id, capability, user_id) tuples of query q; a NULL user_id means
-// every user. model.ExpandAccess evaluates them at class level (items
-// reduced to contexts, users to principal classes) and expands users only
-// for the rows kept, so nothing loops over users × items.
-func (r *run) fillEffective(ctx context.Context, dst, q, decision string) error {
-	if err := r.exec(ctx, "reading effective permissions in scope", `CREATE OR REPLACE TEMP TABLE rules_q AS `+q); err != nil {
-		return err
-	}
-	// Tuples that all name a user are answered as tuples; otherwise every
-	// user of the items (ExpandAccess writes exactly what it is asked for).
-	var tuples sql.NullBool
-	if err := r.conn.QueryRowContext(ctx, `SELECT bool_or(user_id IS NOT NULL) AND NOT bool_or(user_id IS NULL) FROM rules_q`).Scan(&tuples); err != nil {
-		return fmt.Errorf("reading effective permissions in scope: %w", err)
-	}
-	opts := model.AccessOptions{Decision: decision, Logger: r.log}
-	if tuples.Valid && tuples.Bool {
-		opts.Tuples = `SELECT user_id, content_type, content_id, capability FROM rules_q`
-	}
-	if _, err := model.ExpandAccess(ctx, r.conn, "rules_x", `SELECT DISTINCT content_type, content_id, capability FROM rules_q`, opts); err != nil {
-		return fmt.Errorf("reading effective permissions in scope: %w", err)
-	}
-	return r.exec(ctx, "reading effective permissions in scope", `INSERT INTO `+dst+`
-		SELECT user_id, content_type, content_id, capability, decision, reason, deciding_rule, confidence, flags FROM rules_x;
-		DROP TABLE rules_x; DROP TABLE rules_q`)
 }
 
 // applyWaivers marks the findings a valid waiver covers, notes expired
@@ -920,7 +955,7 @@ func (r *run) persist(ctx context.Context) error {
 	}
 	committed = true
 	r.res.RunID, r.res.SnapshotID = r.runID, r.snap.ID
-	for _, t := range []string{"rules_rule", "rules_cap", "rules_user_raw", "rules_user", "rules_item", "rules_finding", "rules_waiver", "rules_cause"} {
+	for _, t := range []string{"rules_rule", "rules_cap", "rules_user_raw", "rules_user", "rules_grantee", "rules_item", "rules_finding", "rules_waiver", "rules_cause"} {
 		r.conn.ExecContext(ctx, `DROP TABLE IF EXISTS `+t)
 	}
 	return nil
