@@ -157,7 +157,6 @@ func (r *run) fillEffective(ctx context.Context, dst, q, decision string) error 
 		DROP TABLE rules_x; DROP TABLE rules_q`)
 }
 
-
 var driftSites = flag.Int("drift-sites", 12, "random sites and matrices TestDriftMatchesOracle compares (e.g. -drift-sites=300)")
 
 // TestDriftMatchesOracle holds the class-level drift to the user-level one
