@@ -24,6 +24,12 @@ type AccessOptions struct {
 	// column users, computed from the class-level answers without expanding
 	// users.
 	Count bool
+	// PerUser, with Count, counts items instead: one row per (user_id,
+	// user_name, capability, decision, reason) with the number of selected
+	// items in column items, again from the class-level answers (class sums
+	// plus each user's own positions and personal facts), so asking how
+	// much each of ten thousand users can read costs no users × items rows.
+	PerUser bool
 	// Tuples, when set, is a query returning (user_id, content_type,
 	// content_id, capability): only those decisions are written (items is
 	// then ignored). For asking about specific pairs, e.g. the access a
@@ -55,7 +61,14 @@ type AccessOptions struct {
 	// site_role (as users.site_role has it) and admin. A caller whose
 	// question is about classes (a policy naming groups and site roles)
 	// so pays only for the rows it keeps. Not with Count or Tuples.
+	// xa_answers also carries deciding_rule, confidence and flags.
 	Keep string
+	// KeepInto, with Keep, names a temporary table (replaced) that receives
+	// the kept answers: Keep's rows with a keep_id BIGINT column first. dst
+	// then holds only user_id, content_type, content_id and keep_id, so a
+	// caller expanding millions of rows writes the answer-level columns
+	// once per answer rather than once per user and item.
+	KeepInto string
 	// Logger receives one debug line per step; nil discards.
 	Logger *slog.Logger
 }
@@ -159,8 +172,14 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 	if opts.Users != "" {
 		users = "user_id IN (SELECT user_id FROM (" + opts.Users + "))"
 	}
+	if opts.PerUser && !opts.Count {
+		return st, fmt.Errorf("expanding access: PerUser goes with Count")
+	}
 	if opts.Keep != "" && (opts.Count || opts.Tuples != "") {
 		return st, fmt.Errorf("expanding access: Keep goes with neither Count nor Tuples")
+	}
+	if opts.KeepInto != "" && (opts.Keep == "" || !validIdent.MatchString(opts.KeepInto)) {
+		return st, fmt.Errorf("expanding access: KeepInto %q wants Keep and a table name", opts.KeepInto)
 	}
 	partCol, partJoin, partGroups := "NULL::VARCHAR", "", ""
 	if opts.Parts != "" {
@@ -398,22 +417,35 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 	if opts.Keep != "" {
 		keepJoin, keepCols = "JOIN xa_keep k ON k.ans_id = r.ans_id", ", k.* EXCLUDE (ans_id)"
 		stmts = append(stmts, struct{ what, q string }{"keeping answers", `CREATE OR REPLACE TEMP TABLE xa_answers AS
-			SELECT r.ans_id, c.part, c.content_type, r.capability, r.decision, r.reason,
+			SELECT r.ans_id, c.part, c.content_type, r.capability, r.decision, r.reason, r.deciding_rule, r.confidence, r.flags,
 				p.groups, CASE WHEN p.role_unknown THEN p.treated_as ELSE p.role END AS site_role, p.admin
 			FROM xa_cres r JOIN xa_ctx c ON c.content_id = r.ctx_key
 			JOIN xa_principal p ON p.user_id = r.sigm_id || ':' || r.pos_id || ':' || r.profile_id
 			UNION ALL
-			SELECT r.ans_id, c.part, c.content_type, r.capability, r.decision, r.reason,
+			SELECT r.ans_id, c.part, c.content_type, r.capability, r.decision, r.reason, r.deciding_rule, r.confidence, r.flags,
 				ub.groups, CASE WHEN ub.role_unknown THEN ub.treated_as ELSE ub.role END, ub.admin
 			FROM xa_eres r JOIN xa_rep p ON p.gkey = r.gkey JOIN xa_ub ub ON ub.user_id = p.user_id
 			JOIN xa_item i ON i.content_type = p.content_type AND i.content_id = p.content_id
 			JOIN xa_ctx c ON c.content_id = i.ctx_key`},
 			struct{ what, q string }{"keeping answers", `CREATE OR REPLACE TEMP TABLE xa_keep AS ` + opts.Keep})
+		if opts.KeepInto != "" {
+			stmts = append(stmts, struct{ what, q string }{"keeping answers", `CREATE OR REPLACE TEMP TABLE xa_keepn AS
+				SELECT row_number() OVER ()::BIGINT AS keep_id, * FROM xa_keep`},
+				struct{ what, q string }{"keeping answers", `CREATE OR REPLACE TEMP TABLE ` + opts.KeepInto + ` AS
+				SELECT * EXCLUDE (ans_id) FROM xa_keepn`},
+				struct{ what, q string }{"keeping answers", `CREATE OR REPLACE TEMP TABLE xa_keep AS SELECT ans_id, keep_id FROM xa_keepn`})
+		}
+	}
+	cols := userCols + keepCols
+	if opts.KeepInto != "" {
+		cols = `SELECT u.user_id, s.content_type, s.content_id, k.keep_id`
 	}
 	if opts.Count && opts.Tuples != "" {
 		return st, fmt.Errorf("expanding access: Count and Tuples do not go together")
 	}
 	switch {
+	case opts.Count && opts.PerUser:
+		stmts = append(stmts, countPerUserStmts(dst, decision)...)
 	case opts.Count:
 		stmts = append(stmts, countStmts(dst, decision)...)
 	case opts.Tuples != "":
@@ -441,7 +473,7 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			WHERE ` + decision})
 	default:
 		stmts = append(stmts, struct{ what, q string }{"expanding to users", `CREATE OR REPLACE TEMP TABLE ` + dst + ` AS
-			` + userCols + keepCols + `
+			` + cols + `
 			` + itemContexts + `
 			JOIN xa_glclass g ON g.gl_id = x.gl_id
 			JOIN xa_upc u ON u.class_id = g.class_id
@@ -453,7 +485,7 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			` + notPersonal + `
 			WHERE ` + decision + `
 			UNION ALL
-			` + userCols + keepCols + `
+			` + cols + `
 			` + itemContexts + `
 			JOIN xa_pclass p ON p.project_id = x.pos_project
 			JOIN xa_upc u ON u.class_id = p.class_id
@@ -465,7 +497,7 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			` + notPersonal + `
 			WHERE ` + decision + `
 			UNION ALL
-			` + userCols + keepCols + `
+			` + cols + `
 			` + itemContexts + `
 			JOIN xa_puser q ON q.project_id = x.pos_project
 			JOIN xa_upc u ON u.user_id = q.user_id
@@ -476,7 +508,7 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			` + notPersonal + `
 			WHERE ` + decision + `
 			UNION ALL
-			` + userCols + keepCols + `
+			` + cols + `
 			` + itemContexts + `
 			JOIN xa_cres r ON r.sigm_id = 0 AND r.pos_id = 0 AND r.ctx_key = i.ctx_key AND r.capability = s.capability
 			` + keepJoin + `
@@ -487,7 +519,7 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			` + notPersonal + `
 			WHERE ` + decision + `
 			UNION ALL
-			` + userCols + keepCols + `
+			` + cols + `
 			FROM xa_exc x JOIN xa_upc u USING (user_id)
 			JOIN xa_sel s ON s.content_type = x.content_type AND s.content_id = x.content_id
 			JOIN xa_eres r ON r.gkey = x.gkey AND r.capability = s.capability
@@ -498,7 +530,7 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 		for _, t := range []string{"xa_eval_class", "xa_eval_exc", "xa_ub"} {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS "+t)
 		}
-		for _, t := range []string{"xa_eres", "xa_answers", "xa_keep", "xa_ceiling", "xa_rep", "xa_pc", "xa_pf", "xa_cres", "xa_pairs", "xa_gln", "xa_glclass",
+		for _, t := range []string{"xa_eres", "xa_answers", "xa_keep", "xa_keepn", "xa_ceiling", "xa_rep", "xa_pc", "xa_pf", "xa_cres", "xa_pairs", "xa_gln", "xa_glclass",
 			"xa_glg", "xa_sigm", "xa_pclass", "xa_pclassn", "xa_pcorr", "xa_puser", "xa_posrow", "xa_upos", "xa_trip", "xa_ctxg", "xa_ppos", "xa_pblock", "xa_cpos", "xa_cblock", "xa_perpos", "xa_item0", "xa_exc", "xa_principal", "xa_upc", "xa_ctxcap", "xa_item", "xa_ctx", "xa_sel", "xa_tuples"} {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+t)
 		}
@@ -628,5 +660,101 @@ func countStmts(dst, decision string) []struct{ what, q string } {
 				UNION ALL SELECT * FROM moved) r
 			WHERE ` + decision + `
 			GROUP BY ALL HAVING sum(n) > 0`},
+	}
+}
+
+// countPerUserStmts count items per user, capability, decision and reason
+// from the class-level answers. A user of class k and profile p answers on
+// context x as principal (signature of k on x's grantee list or 0, position
+// of k or of the user on x's project or 0, p). Summed over contexts, with nx
+// the selected items of x:
+//
+//	S0(p)   every context as if k matched none of its grantees;
+//	G(k,p)  where k matches: the signature's answer instead (per grantee
+//	        list, summed once per list and signature, then per class);
+//	P(k,p)  where k holds a position: the position's answer instead;
+//	        then per user, a personal position instead of the class's, and
+//	        each pair with personal facts its own answer instead.
+//
+// Each "instead" is a +n row for the new answer and a -n row for the old.
+func countPerUserStmts(dst, decision string) []struct{ what, q string } {
+	return []struct{ what, q string }{
+		{"counting items", `CREATE OR REPLACE TEMP TABLE xa_nx AS
+			SELECT i.ctx_key, s.capability, count(*) AS n FROM xa_sel s JOIN xa_item i USING (content_type, content_id) GROUP BY ALL`},
+		// Per context, capability and profile: the none-matched answer.
+		{"counting items", `CREATE OR REPLACE TEMP TABLE xa_zero AS
+			SELECT r.ctx_key, r.capability, r.profile_id, r.decision, r.reason, nx.n
+			FROM xa_cres r JOIN xa_nx nx ON nx.ctx_key = r.ctx_key AND nx.capability = r.capability
+			WHERE r.sigm_id = 0 AND r.pos_id = 0`},
+		{"counting items", `CREATE OR REPLACE TEMP TABLE xa_kp AS
+			WITH
+			s0 AS (SELECT profile_id, capability, decision, reason, sum(n) AS n FROM xa_zero GROUP BY ALL),
+			-- per grantee list, signature and profile: the signature's answer
+			-- minus the none-matched one, over the list's contexts
+			t AS (SELECT x.gl_id, n.sigm_id, n.profile_id, r.capability, r.decision, r.reason, sum(nx.n) AS n
+				FROM xa_ctxg x JOIN xa_gln n ON n.gl_id = x.gl_id
+				JOIN xa_cres r ON r.ctx_key = x.ctx_key AND r.sigm_id = n.sigm_id AND r.pos_id = 0 AND r.profile_id = n.profile_id
+				JOIN xa_nx nx ON nx.ctx_key = r.ctx_key AND nx.capability = r.capability
+				GROUP BY ALL
+				UNION ALL
+				SELECT x.gl_id, n.sigm_id, n.profile_id, z.capability, z.decision, z.reason, -sum(z.n)
+				FROM xa_ctxg x JOIN xa_gln n ON n.gl_id = x.gl_id
+				JOIN xa_zero z ON z.ctx_key = x.ctx_key AND z.profile_id = n.profile_id
+				GROUP BY ALL),
+			g AS (SELECT pc.class_id, pc.profile_id, t.capability, t.decision, t.reason, t.n
+				FROM xa_glclass gc JOIN xa_pc pc ON pc.class_id = gc.class_id
+				JOIN t ON t.gl_id = gc.gl_id AND t.sigm_id = gc.sigm_id AND t.profile_id = pc.profile_id),
+			-- where the class holds a position: the position's answer minus the
+			-- answer without it
+			p AS (SELECT pc.class_id, pc.profile_id, r.capability, r.decision, r.reason,
+					CASE WHEN r.pos_id = 0 THEN -nx.n ELSE nx.n END AS n
+				FROM xa_pclass cp JOIN xa_pc pc ON pc.class_id = cp.class_id
+				JOIN xa_ctxg x ON x.pos_project = cp.project_id
+				LEFT JOIN xa_glclass gc ON gc.gl_id = x.gl_id AND gc.class_id = cp.class_id
+				JOIN xa_cres r ON r.ctx_key = x.ctx_key AND r.sigm_id = coalesce(gc.sigm_id, 0) AND r.profile_id = pc.profile_id
+					AND (r.pos_id = 0 OR r.pos_id = cp.pos_id) AND cp.pos_id <> 0
+				JOIN xa_nx nx ON nx.ctx_key = r.ctx_key AND nx.capability = r.capability)
+			SELECT class_id, profile_id, capability, decision, reason, sum(n) AS n FROM (
+				SELECT pc.class_id, pc.profile_id, s0.capability, s0.decision, s0.reason, s0.n
+				FROM xa_pc pc JOIN s0 ON s0.profile_id = pc.profile_id
+				UNION ALL SELECT * FROM g
+				UNION ALL SELECT * FROM p)
+			GROUP BY ALL`},
+		{"counting items", `CREATE OR REPLACE TEMP TABLE ` + dst + ` AS
+			WITH personal AS (
+				-- a personal position (or none) instead of the class's
+				SELECT u.user_id, r.capability, r.decision, r.reason,
+					CASE WHEN r.pos_id = q.pos_id THEN nx.n ELSE -nx.n END AS n
+				FROM xa_puser q JOIN xa_upc u ON u.user_id = q.user_id
+				JOIN xa_ctxg x ON x.pos_project = q.project_id
+				LEFT JOIN xa_glclass gc ON gc.gl_id = x.gl_id AND gc.class_id = u.class_id
+				LEFT JOIN xa_pclass cp ON cp.project_id = q.project_id AND cp.class_id = u.class_id
+				JOIN xa_cres r ON r.ctx_key = x.ctx_key AND r.sigm_id = coalesce(gc.sigm_id, 0) AND r.profile_id = u.profile_id
+					AND (r.pos_id = q.pos_id OR r.pos_id = coalesce(cp.pos_id, 0)) AND q.pos_id <> coalesce(cp.pos_id, 0)
+				JOIN xa_nx nx ON nx.ctx_key = r.ctx_key AND nx.capability = r.capability),
+			moved AS (
+				-- a pair with personal facts leaves its class-level answer ...
+				SELECT e.user_id, s.capability, r.decision, r.reason, -1 AS n
+				FROM xa_exc e JOIN xa_sel s ON s.content_type = e.content_type AND s.content_id = e.content_id
+				JOIN xa_ctxg x ON x.ctx_key = e.ctx_key
+				LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = e.class_id
+				LEFT JOIN xa_pclass p ON p.project_id = x.pos_project AND p.class_id = e.class_id
+				LEFT JOIN xa_puser q ON q.project_id = x.pos_project AND q.user_id = e.user_id
+				JOIN xa_cres r ON r.sigm_id = coalesce(g.sigm_id, 0) AND r.pos_id = coalesce(q.pos_id, p.pos_id, 0) AND r.profile_id = e.profile_id
+					AND r.ctx_key = e.ctx_key AND r.capability = s.capability
+				UNION ALL
+				-- ... for its own
+				SELECT e.user_id, s.capability, r.decision, r.reason, 1
+				FROM xa_exc e JOIN xa_sel s ON s.content_type = e.content_type AND s.content_id = e.content_id
+				JOIN xa_eres r ON r.gkey = e.gkey AND r.capability = s.capability)
+			SELECT r.user_id, u.user_name, r.capability, r.decision, r.reason, sum(r.n)::BIGINT AS items
+			FROM (SELECT u.user_id, k.capability, k.decision, k.reason, k.n FROM xa_upc u
+					JOIN xa_kp k ON k.class_id = u.class_id AND k.profile_id = u.profile_id
+				UNION ALL SELECT * FROM personal
+				UNION ALL SELECT * FROM moved) r
+			JOIN xa_upc u ON u.user_id = r.user_id
+			WHERE ` + decision + `
+			GROUP BY ALL HAVING sum(r.n) > 0`},
+		{"counting items", `DROP TABLE xa_nx; DROP TABLE xa_zero; DROP TABLE xa_kp`},
 	}
 }

@@ -149,6 +149,24 @@ func TestExpandAccessMatchesView(t *testing.T) {
 				t.Fatalf("%s %+v: counts differ from the expansion (%d vs %d rows), first: %v / %v", what, copts, len(got), len(want),
 					got[:min(3, len(got))], want[:min(3, len(want))])
 			}
+			// And counting items per user gives the expansion's, per user.
+			copts.PerUser = true
+			if _, err := model.ExpandAccess(ctx, conn, "t_counted", allItems, copts); err != nil {
+				t.Fatalf("%s %+v: %v", what, copts, err)
+			}
+			perUser := func(q string) []string {
+				l, err := sortedLines(ctx, conn, `SELECT concat_ws('|', user_id, user_name, capability, decision, reason, items) FROM (`+q+`)`)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return l
+			}
+			got = perUser(`SELECT * FROM t_counted`)
+			want = perUser(`SELECT user_id, user_name, capability, decision, reason, count(*) AS items FROM t_expanded GROUP BY ALL`)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s %+v: counts per user differ from the expansion (%d vs %d rows), first: %v / %v", what, copts, len(got), len(want),
+					got[:min(3, len(got))], want[:min(3, len(want))])
+			}
 		}
 		// The generated site has groups and roles on every part: a
 		// comparison of nothing would pass.
@@ -256,6 +274,23 @@ func keepMatches(t *testing.T, conn *sql.Conn, what string) int {
 	got, err := accessRows(ctx, conn, `SELECT user_id || '#' || tag AS user_id, * EXCLUDE (user_id, tag) FROM t_kept`)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// KeepInto: the answers' columns come from the kept answers, once each.
+	slim := opts
+	slim.KeepInto = "t_keep"
+	slim.Keep = `SELECT k.*, a.capability, a.decision, a.reason, a.deciding_rule, a.confidence, a.flags
+		FROM (` + opts.Keep + `) k JOIN xa_answers a USING (ans_id)`
+	if _, err := model.ExpandAccess(ctx, conn, "t_slim", allItems, slim); err != nil {
+		t.Fatalf("%s %+v: %v", what, slim, err)
+	}
+	gotSlim, err := accessRows(ctx, conn, `SELECT d.user_id || '#' || k.tag AS user_id, u.user_name, d.content_type, d.content_id,
+		k.capability, k.decision, k.reason, k.deciding_rule, k.confidence, k.flags
+		FROM t_slim d JOIN t_keep k USING (keep_id) JOIN m_users u ON u.user_id = d.user_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, gotSlim) {
+		t.Fatalf("%s: KeepInto gives %d rows, Keep %d", what, len(gotSlim), len(got))
 	}
 	cols := `e.* EXCLUDE (user_id, content_name, project_id, project_path, basis)`
 	want, err := accessRows(ctx, conn, `

@@ -440,7 +440,8 @@ func (r *run) scopeSQL(rule *Rule, paths, itemNames []string) string {
 	return strings.Join(conds, " AND ")
 }
 
-// findingCols are the columns of the working table rules_finding.
+// findingCols are the columns of the working table rules_fx (see
+// findingsView).
 const findingCols = `finding_id VARCHAR, kind VARCHAR, check_id VARCHAR, rule_id VARCHAR, severity VARCHAR,
 	user_id VARCHAR, content_type VARCHAR, content_id VARCHAR, capability VARCHAR, decision VARCHAR, reason VARCHAR,
 	deciding_rule VARCHAR, confidence VARCHAR, flags VARCHAR[], message VARCHAR, matrix_line INTEGER, matrix_ref VARCHAR,
@@ -459,7 +460,7 @@ func idExpr(snapshotID string, extra string) string {
 // matrix_ref) into an INSERT into rules_finding with stable ids; key adds
 // to the id what else tells the rows apart.
 func (r *run) findingsInsert(body, key string) string {
-	return `INSERT INTO rules_finding (finding_id, kind, check_id, rule_id, severity, user_id, content_type, content_id,
+	return `INSERT INTO rules_fx (finding_id, kind, check_id, rule_id, severity, user_id, content_type, content_id,
 		capability, decision, reason, deciding_rule, confidence, flags, message, matrix_line, matrix_ref)
 		SELECT ` + idExpr(r.snap.ID, key) + `, * FROM (SELECT kind::VARCHAR AS kind, check_id::VARCHAR AS check_id,
 			rule_id::VARCHAR AS rule_id, severity::VARCHAR, user_id::VARCHAR AS user_id, content_type::VARCHAR AS content_type,
@@ -470,41 +471,11 @@ func (r *run) findingsInsert(body, key string) string {
 			reason, deciding_rule, confidence, flags, message, matrix_line, matrix_ref))`
 }
 
-// drift computes missing, excess and forbidden findings.
-//
-// Expanding effective access to users first cannot work on a big site (85
-// million allowed and 85 million expected (user, item, capability) triples
-// in the scope of the 200-rule benchmark matrix on the L preset), and almost
-// all of them agree with the policy. So drift decides at class level
-// (model.ExpandAccess Keep): items are split by the set of rules whose scope
-// holds them, the groups those rules name join every class signature, and
-// each class-level answer is compared with the rules of its part through
-// what decides a grantee match there (groups, site role, All Users). Users
-// are joined in only for the answers that are findings. Rules naming users
-// directly are the exception, settled per user afterwards: their grantees'
-// missing and forbidden access is asked as tuples, and what they expect is
-// taken out of the excess.
-func (r *run) drift(ctx context.Context) error {
-	stmts := []struct{ what, q string }{
-		{"creating findings table", `CREATE OR REPLACE TEMP TABLE rules_finding(` + findingCols + `)`},
-		// An item's part is the set of rules whose scope holds it.
-		{"splitting items by rules", `CREATE OR REPLACE TEMP TABLE rules_ipart AS
-			SELECT content_type, content_id, dense_rank() OVER (ORDER BY rules)::VARCHAR AS part
-			FROM (SELECT content_type, content_id, list(DISTINCT rule_id ORDER BY rule_id) AS rules FROM rules_item GROUP BY ALL)`},
-		{"splitting items by rules", `CREATE OR REPLACE TEMP TABLE rules_prule AS
-			SELECT DISTINCT p.part, i.rule_id FROM rules_ipart p JOIN rules_item i USING (content_type, content_id)`},
-		{"splitting items by rules", `CREATE OR REPLACE TEMP TABLE rules_pcap AS
-			SELECT p.part, k.rule_id, k.mode, k.content_type, k.capability FROM rules_prule p JOIN rules_cap k USING (rule_id)`},
-	}
-	for _, s := range stmts {
-		if err := r.exec(ctx, s.what, s.q); err != nil {
-			return err
-		}
-	}
-	// The class-level answers that are findings. m: the rules of the
-	// answer's part with a grantee matching its principal (the first such
-	// grantee in the matrix gives the line a missing finding points at).
-	keep := `WITH m AS (
+// driftKeep selects the class-level answers that are findings (see drift).
+// m: the rules of the answer's part with a grantee matching its principal
+// (the first such grantee in the matrix gives the line a missing finding
+// points at); c: the rules of its part covering its capability.
+const driftKeep = `WITH m AS (
 			SELECT a.ans_id, g.rule_id, min(g.line) AS line, arg_min(g.ref, g.line) AS ref
 			FROM xa_answers a JOIN rules_prule p ON p.part = a.part JOIN rules_grantee g ON g.rule_id = p.rule_id
 			WHERE g.kind = 'all' OR (g.kind = 'group' AND list_contains(a.groups, g.id)) OR (g.kind = 'role' AND g.id = a.site_role)
@@ -524,9 +495,45 @@ func (r *run) drift(ctx context.Context) error {
 		FROM c JOIN rules_rule rr ON rr.rule_id = c.rule_id
 		WHERE c.mode = 'forbid' AND c.decision = 'allow' AND (rr.include_admins OR c.reason <> 'ADMIN')
 			AND (NOT rr.has_grantees OR EXISTS (SELECT 1 FROM m WHERE m.ans_id = c.ans_id AND m.rule_id = c.rule_id))`
-	if _, err := model.ExpandAccess(ctx, r.conn, "rules_d", `SELECT DISTINCT i.content_type, i.content_id, k.capability
+
+// drift computes missing, excess and forbidden findings.
+//
+// Expanding effective access to users first cannot work on a big site (85
+// million allowed and 85 million expected (user, item, capability) triples
+// in the scope of the 200-rule benchmark matrix on the L preset), and almost
+// all of them agree with the policy. So drift decides at class level
+// (model.ExpandAccess Keep): items are split by the set of rules whose scope
+// holds them, the groups those rules name join every class signature, and
+// each class-level answer is compared with the rules of its part through
+// what decides a grantee match there (groups, site role, All Users). Users
+// are joined in only for the answers that are findings. Rules naming users
+// directly are the exception, settled per user afterwards: their grantees'
+// missing and forbidden access is asked as tuples, and what they expect is
+// taken out of the excess.
+func (r *run) drift(ctx context.Context) error {
+	stmts := []struct{ what, q string }{
+		{"creating findings table", `CREATE OR REPLACE TEMP TABLE rules_fx(` + findingCols + `)`},
+		// An item's part is the set of rules whose scope holds it.
+		{"splitting items by rules", `CREATE OR REPLACE TEMP TABLE rules_ipart AS
+			SELECT content_type, content_id, dense_rank() OVER (ORDER BY rules)::VARCHAR AS part
+			FROM (SELECT content_type, content_id, list(DISTINCT rule_id ORDER BY rule_id) AS rules FROM rules_item GROUP BY ALL)`},
+		{"splitting items by rules", `CREATE OR REPLACE TEMP TABLE rules_prule AS
+			SELECT DISTINCT p.part, i.rule_id FROM rules_ipart p JOIN rules_item i USING (content_type, content_id)`},
+		{"splitting items by rules", `CREATE OR REPLACE TEMP TABLE rules_pcap AS
+			SELECT p.part, k.rule_id, k.mode, k.content_type, k.capability FROM rules_prule p JOIN rules_cap k USING (rule_id)`},
+	}
+	for _, s := range stmts {
+		if err := r.exec(ctx, s.what, s.q); err != nil {
+			return err
+		}
+	}
+	// Users are joined to the kept answers by keep_id only: the answers'
+	// columns are written once each (rules_da), not once per user and item.
+	if _, err := model.ExpandAccess(ctx, r.conn, "rules_dx", `SELECT DISTINCT i.content_type, i.content_id, k.capability
 		FROM rules_item i JOIN rules_cap k ON k.rule_id = i.rule_id AND k.content_type = i.content_type`,
-		model.AccessOptions{Logger: r.log, Keep: keep,
+		model.AccessOptions{Logger: r.log, KeepInto: "rules_da0",
+			Keep: `SELECT k.*, a.capability, a.decision, a.reason, a.deciding_rule, a.confidence, a.flags
+				FROM (` + driftKeep + `) k JOIN xa_answers a USING (ans_id)`,
 			Parts:      `SELECT content_type, content_id, part FROM rules_ipart`,
 			PartGroups: `SELECT DISTINCT p.part, g.id AS group_id FROM rules_prule p JOIN rules_grantee g ON g.rule_id = p.rule_id AND g.kind = 'group'`,
 		}); err != nil {
@@ -547,8 +554,11 @@ func (r *run) drift(ctx context.Context) error {
 		Tuples: `SELECT user_id, content_type, content_id, capability FROM rules_ut`}); err != nil {
 		return fmt.Errorf("comparing the access of users named in the policy: %w", err)
 	}
-	key := `d.user_id = u.user_id AND d.content_type = u.content_type AND d.content_id = u.content_id AND d.capability = u.capability`
 	stmts = []struct{ what, q string }{
+		{"describing drift answers", `CREATE OR REPLACE TEMP TABLE rules_da AS
+			SELECT keep_id, kind, rule_id, severity, capability, decision, reason, deciding_rule, confidence, flags, ` + driftMessage + ` AS message,
+				matrix_line, matrix_ref, ` + causeKeyExpr + ` AS cause_key
+			FROM rules_da0 f`},
 		{"settling user grantees", `CREATE OR REPLACE TEMP TABLE rules_u AS
 			SELECT * FROM (
 				SELECT t.user_id, t.content_type, t.content_id, t.capability, a.decision, a.reason, a.deciding_rule, a.confidence, a.flags,
@@ -562,34 +572,35 @@ func (r *run) drift(ctx context.Context) error {
 				WHERE (t.mode = 'allow' AND a.decision IS DISTINCT FROM 'allow')
 					OR (t.mode = 'forbid' AND a.decision = 'allow' AND (rr.include_admins OR a.reason <> 'ADMIN')))
 			QUALIFY row_number() OVER (PARTITION BY kind, rule_id, user_id, content_type, content_id, capability ORDER BY matrix_line, matrix_ref) = 1`},
-		{"settling user grantees", `UPDATE rules_d d SET matrix_line = u.matrix_line, matrix_ref = u.matrix_ref
-			FROM rules_u u WHERE d.kind = 'missing' AND u.kind = 'missing' AND d.rule_id = u.rule_id AND ` + key + `
-				AND u.matrix_line < d.matrix_line`},
-		{"settling user grantees", `INSERT INTO rules_d BY NAME SELECT u.* FROM rules_u u
-			ANTI JOIN rules_d d ON d.kind = u.kind AND d.rule_id = u.rule_id AND ` + key},
+		// A finding both paths found is written once, from the user path,
+		// with the rule's first matching grantee's line; the class path's
+		// row is left out of rules_finding (rules_ukey).
+		{"settling user grantees", `UPDATE rules_u u SET matrix_line = c.matrix_line, matrix_ref = c.matrix_ref
+			FROM (SELECT d.user_id, d.content_type, d.content_id, a.capability, a.kind, a.rule_id, a.matrix_line, a.matrix_ref
+				FROM rules_dx d JOIN rules_da a USING (keep_id) WHERE d.user_id IN (SELECT user_id FROM rules_u)) c
+			WHERE c.kind = u.kind AND c.rule_id = u.rule_id AND c.user_id = u.user_id AND c.content_type = u.content_type
+				AND c.content_id = u.content_id AND c.capability = u.capability AND c.matrix_line < u.matrix_line`},
+		{"settling user grantees", `CREATE OR REPLACE TEMP TABLE rules_ukey AS
+			SELECT DISTINCT kind, rule_id, user_id, content_type, content_id, capability FROM rules_u`},
+		{"settling user grantees", r.findingsInsert(`SELECT f.kind, NULL::VARCHAR, f.rule_id, f.severity, f.user_id, f.content_type, f.content_id,
+				f.capability, coalesce(f.decision, 'deny'), coalesce(f.reason, 'NO_DECISION'), f.deciding_rule, coalesce(f.confidence, 'D'), f.flags,
+				`+driftMessage+`, f.matrix_line, f.matrix_ref
+			FROM rules_u f`, `''`)},
 		// What named users are expected to hold is not excess.
 		{"settling user grantees", `CREATE OR REPLACE TEMP TABLE rules_ue AS
 			SELECT DISTINCT user_id, content_type, content_id, capability FROM rules_ut WHERE mode = 'allow'`},
 		// A capability the model has no decision for at all (none of its
 		// content type's) is missing too: a gap in the model must never read
 		// as compliance.
-		{"finding undecided access", `INSERT INTO rules_d BY NAME
-			SELECT u.user_id, i.content_type, i.content_id, k.capability, 'missing' AS kind, i.rule_id,
-				coalesce(rr.severity, 'medium') AS severity, u.line AS matrix_line, u.ref AS matrix_ref
+		{"finding undecided access", r.findingsInsert(`SELECT 'missing', NULL::VARCHAR, i.rule_id, coalesce(rr.severity, 'medium'),
+				u.user_id, i.content_type, i.content_id, k.capability, 'deny', 'NO_DECISION', NULL, 'D', NULL::VARCHAR[],
+				'expected ' || k.capability || ' but the model has no decision for it', u.line, u.ref
 			FROM rules_item i JOIN rules_rule rr ON rr.rule_id = i.rule_id
 			JOIN rules_cap k ON k.rule_id = i.rule_id AND k.content_type = i.content_type AND k.mode = 'allow'
 			ANTI JOIN m_type_caps t ON t.content_type = k.content_type AND t.capability = k.capability
-			JOIN rules_user u ON u.rule_id = i.rule_id`},
-		{"writing drift findings", r.findingsInsert(`SELECT d.kind, NULL::VARCHAR, d.rule_id, d.severity, d.user_id, d.content_type, d.content_id,
-				d.capability, coalesce(d.decision, 'deny'), coalesce(d.reason, 'NO_DECISION'), d.deciding_rule, coalesce(d.confidence, 'D'), d.flags,
-				CASE d.kind WHEN 'missing' THEN CASE WHEN d.decision IS NULL THEN 'expected ' || d.capability || ' but the model has no decision for it'
-						ELSE 'expected ' || d.capability || ', denied (' || d.reason || ')' END
-					WHEN 'excess' THEN 'holds ' || d.capability || ' (' || d.reason || ') but no rule expects it'
-					ELSE 'holds forbidden ' || d.capability || ' (' || d.reason || ')' END,
-				d.matrix_line, d.matrix_ref
-			FROM rules_d d ANTI JOIN rules_ue u ON d.kind = 'excess' AND `+key, `''`)},
+			JOIN rules_user u ON u.rule_id = i.rule_id`, `''`)},
 	}
-	for _, t := range []string{"rules_d", "rules_ua", "rules_u", "rules_ue", "rules_ut", "rules_ipart", "rules_prule", "rules_pcap"} {
+	for _, t := range []string{"rules_da0", "rules_ua", "rules_u", "rules_ut", "rules_ipart", "rules_prule", "rules_pcap"} {
 		stmts = append(stmts, struct{ what, q string }{"dropping working tables", `DROP TABLE ` + t})
 	}
 	for _, s := range stmts {
@@ -598,6 +609,41 @@ func (r *run) drift(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// driftMessage is a drift finding's message, from its row f.
+const driftMessage = `CASE f.kind WHEN 'missing' THEN CASE WHEN f.decision IS NULL THEN 'expected ' || f.capability || ' but the model has no decision for it'
+		ELSE 'expected ' || f.capability || ', denied (' || f.reason || ')' END
+	WHEN 'excess' THEN 'holds ' || f.capability || ' (' || f.reason || ') but no rule expects it'
+	ELSE 'holds forbidden ' || f.capability || ' (' || f.reason || ')' END`
+
+// findingsView creates rules_finding, every finding of the run: the class
+// path's drift (users × kept answers, less what user grantees settled),
+// then the rows written one by one (rules_fx: user grantees' drift,
+// hygiene, waivers), with the waiver that covers each. A view, so the
+// millions of drift rows of a big site are written once, into findings.
+func (r *run) findingsView(ctx context.Context) error {
+	return r.exec(ctx, "collecting findings", `CREATE OR REPLACE TEMP VIEW rules_finding AS
+		WITH d AS (
+			SELECT a.kind, NULL::VARCHAR AS check_id, a.rule_id, a.severity, d.user_id, d.content_type, d.content_id, a.capability,
+				a.decision, a.reason, a.deciding_rule, a.confidence, a.flags, a.message, a.matrix_line, a.matrix_ref, a.cause_key
+			FROM rules_dx d JOIN rules_da a USING (keep_id)
+			ANTI JOIN rules_ue u ON a.kind = 'excess' AND u.user_id = d.user_id AND u.content_type = d.content_type
+				AND u.content_id = d.content_id AND u.capability = a.capability
+			ANTI JOIN rules_ukey k ON k.kind = a.kind AND k.rule_id = a.rule_id AND k.user_id = d.user_id
+				AND k.content_type = d.content_type AND k.content_id = d.content_id AND k.capability = a.capability),
+		f AS (
+			SELECT `+idExpr(r.snap.ID, `''`)+` AS finding_id, * FROM d
+			UNION ALL BY NAME
+			SELECT * EXCLUDE (waiver_id, waiver_until, waiver_expired, cause_key), `+causeKeyExpr+` AS cause_key FROM rules_fx f)
+		-- Of several waivers matching a finding, a valid one wins over an
+		-- expired one, and a capability-specific one over a general one.
+		SELECT f.*, CASE WHEN s.waiver_id IS NOT NULL AND (g.waiver_id IS NULL OR NOT (s.expired AND NOT g.expired)) THEN s.waiver_id ELSE g.waiver_id END AS waiver_id,
+			CASE WHEN s.waiver_id IS NOT NULL AND (g.waiver_id IS NULL OR NOT (s.expired AND NOT g.expired)) THEN s.until ELSE g.until END AS waiver_until,
+			CASE WHEN s.waiver_id IS NOT NULL AND (g.waiver_id IS NULL OR NOT (s.expired AND NOT g.expired)) THEN s.expired ELSE g.expired END AS waiver_expired
+		FROM f
+		LEFT JOIN rules_wspec s ON f.kind IN ('missing', 'excess', 'forbidden') AND s.rule_id = f.rule_id AND s.user_id = f.user_id AND s.capability = f.capability
+		LEFT JOIN rules_wgen g ON f.kind IN ('missing', 'excess', 'forbidden') AND g.rule_id = f.rule_id AND g.user_id = f.user_id`)
 }
 
 // applyWaivers marks the findings a valid waiver covers, notes expired
@@ -620,19 +666,32 @@ func (r *run) applyWaivers(ctx context.Context) error {
 			}
 		}
 	}
+	// The best waiver per rule, user and capability, and per rule and user
+	// among the waivers naming no capability; rules_finding picks between
+	// them (findingsView).
 	stmts := []string{
-		// Of several waivers matching a finding, a valid one wins over an
-		// expired one, and a capability-specific one over a general one.
-		`UPDATE rules_finding f SET waiver_id = b.waiver_id, waiver_until = b.until, waiver_expired = b.expired
-		FROM (SELECT f.finding_id, arg_min(w.waiver_id, (w.expired::INT * 2 + (w.capability IS NULL)::INT) || w.waiver_id) AS waiver_id,
-				arg_min(w.until, (w.expired::INT * 2 + (w.capability IS NULL)::INT) || w.waiver_id) AS until,
-				arg_min(w.expired, (w.expired::INT * 2 + (w.capability IS NULL)::INT) || w.waiver_id) AS expired
-			FROM rules_finding f JOIN rules_waiver w ON w.rule_id = f.rule_id AND w.user_id = f.user_id
-				AND (w.capability IS NULL OR w.capability = f.capability)
-			WHERE f.kind IN ('missing', 'excess', 'forbidden')
-			GROUP BY f.finding_id) b
-		WHERE f.finding_id = b.finding_id`,
+		`CREATE OR REPLACE TEMP TABLE rules_wspec AS
+		SELECT rule_id, user_id, capability, arg_min(waiver_id, (expired, waiver_id)) AS waiver_id,
+			arg_min(until, (expired, waiver_id)) AS until, min(expired) AS expired
+		FROM rules_waiver WHERE capability IS NOT NULL GROUP BY ALL`,
+		`CREATE OR REPLACE TEMP TABLE rules_wgen AS
+		SELECT rule_id, user_id, arg_min(waiver_id, (expired, waiver_id)) AS waiver_id,
+			arg_min(until, (expired, waiver_id)) AS until, min(expired) AS expired
+		FROM rules_waiver WHERE capability IS NULL GROUP BY ALL`,
 	}
+	for _, s := range stmts {
+		if err := r.exec(ctx, "applying waivers", s); err != nil {
+			return err
+		}
+	}
+	if err := r.findingsView(ctx); err != nil {
+		return err
+	}
+	// The findings each waiver covers, read from the rows of the users
+	// waivers name only.
+	stmts = []string{`CREATE OR REPLACE TEMP TABLE rules_wused AS
+		SELECT waiver_id, count(*) FILTER (WHERE NOT waiver_expired) AS findings FROM rules_finding
+		WHERE user_id IN (SELECT DISTINCT user_id FROM rules_waiver) AND waiver_id IS NOT NULL GROUP BY waiver_id`}
 	if h := r.hygiene["expired_waivers"]; *h.Enabled {
 		stmts = append(stmts, r.findingsInsert(fmt.Sprintf(`
 			SELECT 'waiver', 'expired_waivers', rule_id, %s, min(user_id), NULL, NULL, NULL, NULL, NULL, NULL, 'D', NULL::VARCHAR[],
@@ -646,7 +705,7 @@ func (r *run) applyWaivers(ctx context.Context) error {
 				'waiver ' || w.waiver_id || ' covers no finding in this snapshot; remove it or check its rule and user',
 				w.line, w.ref
 			FROM rules_waiver w WHERE NOT w.expired
-				AND NOT EXISTS (SELECT 1 FROM rules_finding f WHERE f.waiver_id = w.waiver_id)
+				AND w.waiver_id NOT IN (SELECT waiver_id FROM rules_wused)
 			GROUP BY w.rule_id, w.waiver_id, w.line, w.ref`, ql(h.Severity)), "message"))
 	}
 	for _, s := range stmts {
@@ -682,9 +741,6 @@ func severityRankSQL(col string) string {
 
 // aggregate groups findings by cause and builds each cause's description.
 func (r *run) aggregate(ctx context.Context) error {
-	if err := r.exec(ctx, "grouping findings by cause", `UPDATE rules_finding f SET cause_key = `+causeKeyExpr); err != nil {
-		return err
-	}
 	q := fmt.Sprintf(`SELECT kind, coalesce(rule_id, ''), coalesce(check_id, ''), coalesce(capability, ''), coalesce(cause_key, ''),
 			coalesce(min(reason), ''), min(%s) AS sev,
 			count(DISTINCT (content_type, content_id)) FILTER (WHERE content_id IS NOT NULL),
@@ -902,7 +958,7 @@ func (r *run) persist(ctx context.Context) error {
 		{"writing policy_waivers", `INSERT INTO policy_waivers
 			SELECT w.waiver_id, w.rule_id, w.user_key, string_agg(DISTINCT w.user_id, ',' ORDER BY w.user_id), any_value(w.capability),
 				any_value(w.until), any_value(w.reason), any_value(w.owner), any_value(w.expired),
-				(SELECT count(*) FROM rules_finding f WHERE f.waiver_id = w.waiver_id AND NOT f.waiver_expired),
+				coalesce((SELECT findings FROM rules_wused u WHERE u.waiver_id = w.waiver_id), 0),
 				?, any_value(w.line), any_value(w.ref), ?, ?
 			FROM rules_waiver w GROUP BY w.waiver_id, w.rule_id, w.user_key`, []any{file, r.snap.ID, r.runID}},
 	}
@@ -955,7 +1011,9 @@ func (r *run) persist(ctx context.Context) error {
 	}
 	committed = true
 	r.res.RunID, r.res.SnapshotID = r.runID, r.snap.ID
-	for _, t := range []string{"rules_rule", "rules_cap", "rules_user_raw", "rules_user", "rules_grantee", "rules_item", "rules_finding", "rules_waiver", "rules_cause"} {
+	r.conn.ExecContext(ctx, `DROP VIEW IF EXISTS rules_finding`)
+	for _, t := range []string{"rules_rule", "rules_cap", "rules_user_raw", "rules_user", "rules_grantee", "rules_item", "rules_fx", "rules_dx",
+		"rules_da", "rules_ue", "rules_ukey", "rules_waiver", "rules_wspec", "rules_wgen", "rules_wused", "rules_cause"} {
 		r.conn.ExecContext(ctx, `DROP TABLE IF EXISTS `+t)
 	}
 	return nil

@@ -180,33 +180,17 @@ var hygieneChecks = []hygieneCheck{
 			FROM content c JOIN users u ON u.id = c.owner_id WHERE %s`, roleIn(r, "u.site_role", "Unlicensed"))
 	}},
 	{name: "inactive_users", needs: []string{"users", "effective_permissions"},
-		// The items each inactive user can read, evaluated at class level
-		// for them only, a batch of users at a time: their readable items
-		// together can outgrow memory on a large site.
+		// The items each inactive user can read, counted at class level
+		// for them only: listing them would be users × items rows (hundreds
+		// of millions on the L preset).
 		prepare: func(ctx context.Context, h HygieneSetting, r *run) error {
-			inactive := `SELECT id AS user_id, row_number() OVER (ORDER BY id) // 200 AS batch FROM users
-				WHERE last_login IS NULL OR last_login < TIMESTAMP '` + inactiveCut(h, r) + `'`
-			if err := r.exec(ctx, "listing inactive users", `CREATE OR REPLACE TEMP TABLE rules_inactive AS `+inactive); err != nil {
+			inactive := `SELECT id AS user_id FROM users WHERE last_login IS NULL OR last_login < TIMESTAMP '` + inactiveCut(h, r) + `'`
+			if _, err := model.ExpandAccess(ctx, r.conn, "rules_inactive_x", `SELECT c.content_type, c.content_id, 'Read' AS capability FROM content c`,
+				model.AccessOptions{Decision: "allow", Count: true, PerUser: true, Users: inactive, Logger: r.log}); err != nil {
 				return err
 			}
-			if err := r.exec(ctx, "counting readable items", `CREATE OR REPLACE TEMP TABLE rules_inactive_read(user_id VARCHAR, items BIGINT)`); err != nil {
-				return err
-			}
-			var batches int
-			if err := r.conn.QueryRowContext(ctx, `SELECT coalesce(max(batch) + 1, 0) FROM rules_inactive`).Scan(&batches); err != nil {
-				return fmt.Errorf("listing inactive users: %w", err)
-			}
-			for b := range batches {
-				if _, err := model.ExpandAccess(ctx, r.conn, "rules_inactive_x", `SELECT c.content_type, c.content_id, 'Read' AS capability FROM content c`,
-					model.AccessOptions{Decision: "allow", Narrow: true, Users: fmt.Sprintf(`SELECT user_id FROM rules_inactive WHERE batch = %d`, b)}); err != nil {
-					return err
-				}
-				if err := r.exec(ctx, "counting readable items", `INSERT INTO rules_inactive_read
-					SELECT user_id, count(DISTINCT (content_type, content_id)) FROM rules_inactive_x GROUP BY user_id`); err != nil {
-					return err
-				}
-			}
-			return r.exec(ctx, "counting readable items", `DROP TABLE IF EXISTS rules_inactive_x; DROP TABLE rules_inactive`)
+			return r.exec(ctx, "counting readable items", `CREATE OR REPLACE TEMP TABLE rules_inactive_read AS
+				SELECT user_id, sum(items) AS items FROM rules_inactive_x GROUP BY user_id; DROP TABLE rules_inactive_x`)
 		},
 		query: func(h HygieneSetting, r *run) string {
 			return fmt.Sprintf(`SELECT u.id, NULL, NULL, NULL, NULL, NULL, NULL, 'D', NULL::VARCHAR[],

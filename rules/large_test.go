@@ -49,7 +49,11 @@ func TestCheckLarge(t *testing.T) {
 	defer db.Close()
 	// A check that outgrows memory spills; cap the spill so a runaway
 	// query fails instead of filling a shared disk.
-	if _, err := db.SQL().ExecContext(ctx, `SET max_temp_directory_size = '4GB'`); err != nil {
+	maxTemp := os.Getenv("TABAUDIT_MAX_TEMP")
+	if maxTemp == "" {
+		maxTemp = "4GB"
+	}
+	if _, err := db.SQL().ExecContext(ctx, `SET max_temp_directory_size = '`+maxTemp+`'`); err != nil {
 		t.Fatal(err)
 	}
 	t0 := time.Now()
