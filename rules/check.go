@@ -626,7 +626,7 @@ func (r *run) findingsView(ctx context.Context) error {
 	return r.exec(ctx, "collecting findings", `CREATE OR REPLACE TEMP VIEW rules_finding AS
 		WITH d AS (
 			SELECT a.kind, NULL::VARCHAR AS check_id, a.rule_id, a.severity, d.user_id, d.content_type, d.content_id, a.capability,
-				a.decision, a.reason, a.deciding_rule, a.confidence, a.flags, a.message, a.matrix_line, a.matrix_ref, a.cause_key
+				a.decision, a.reason, a.deciding_rule, a.confidence, a.flags, a.message, a.matrix_line, a.matrix_ref, a.cause_key, a.keep_id
 			FROM rules_dx d JOIN rules_da a USING (keep_id)
 			ANTI JOIN rules_ue u ON a.kind = 'excess' AND u.user_id = d.user_id AND u.content_type = d.content_type
 				AND u.content_id = d.content_id AND u.capability = a.capability
@@ -920,6 +920,20 @@ func (r *run) persist(ctx context.Context) error {
 			return err
 		}
 	}
+	var old bool
+	if err := r.conn.QueryRowContext(ctx, `SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = 'findings' AND NOT temporary`).Scan(&old); err != nil {
+		return fmt.Errorf("reading the findings tables: %w", err)
+	}
+	if old {
+		for _, s := range migrateFindings {
+			if err := r.exec(ctx, "moving findings of an earlier release", s); err != nil {
+				return err
+			}
+		}
+	}
+	if err := r.exec(ctx, "creating the findings view", findingsViewDDL); err != nil {
+		return err
+	}
 	if err := r.exec(ctx, "starting the findings transaction", `BEGIN TRANSACTION`); err != nil {
 		return err
 	}
@@ -935,23 +949,42 @@ func (r *run) persist(ctx context.Context) error {
 		}
 	}
 	file := r.m.File
+	causeOf := func(f string) string {
+		return `LEFT JOIN rules_cause k ON k.kind = ` + f + `.kind AND coalesce(k.rule_id, '') = coalesce(` + f + `.rule_id, '')
+			AND coalesce(k.check_id, '') = coalesce(` + f + `.check_id, '') AND coalesce(k.capability, '') = coalesce(` + f + `.capability, '')
+			AND coalesce(k.cause_key, '') = coalesce(` + f + `.cause_key, '')`
+	}
 	stmts := []struct {
 		what string
 		q    string
 		args []any
 	}{
-		{"writing findings", `INSERT INTO findings
-			SELECT f.finding_id, f.kind, f.check_id, f.rule_id, f.severity, ` + statusExpr + `,
-				f.user_id, u.name, f.content_type, f.content_id, c.name, c.project_path, f.capability, f.decision, f.reason,
-				f.deciding_rule, f.waiver_id, f.waiver_until, f.confidence, k.cause_id,
-				f.message || CASE WHEN f.waiver_id IS NOT NULL AND f.waiver_expired THEN ' (waiver ' || f.waiver_id || ' expired ' || strftime(f.waiver_until, '%Y-%m-%d') || ')' ELSE '' END,
-				?, ?, f.matrix_line, f.matrix_ref, f.flags, ?
-			FROM rules_finding f
-			LEFT JOIN users u ON u.id = f.user_id
-			LEFT JOIN content c ON c.content_type = f.content_type AND c.content_id = f.content_id
-			LEFT JOIN rules_cause k ON k.kind = f.kind AND coalesce(k.rule_id, '') = coalesce(f.rule_id, '')
-				AND coalesce(k.check_id, '') = coalesce(f.check_id, '') AND coalesce(k.capability, '') = coalesce(f.capability, '')
-				AND coalesce(k.cause_key, '') = coalesce(f.cause_key, '')`, []any{r.snap.ID, file, r.runID}},
+		// A group per kept answer of the drift (its keep_id), then one per
+		// row written one by one.
+		{"numbering findings", `CREATE OR REPLACE TEMP TABLE rules_fxg AS
+			SELECT (SELECT coalesce(max(keep_id), 0) FROM rules_da) + row_number() OVER (ORDER BY finding_id) AS group_id,
+				f.* EXCLUDE (cause_key), ` + causeKeyExpr + ` AS cause_key
+			FROM rules_fx f`, nil},
+		{"writing finding groups", `INSERT INTO finding_groups
+			SELECT ?, ?, f.keep_id, f.kind, NULL, f.rule_id, f.severity, f.capability, f.decision, f.reason, f.deciding_rule, f.confidence,
+				k.cause_id, f.message, ?, f.matrix_line, f.matrix_ref, f.flags
+			FROM (SELECT *, NULL::VARCHAR AS check_id FROM rules_da) f ` + causeOf("f") + `
+			UNION ALL
+			SELECT ?, ?, f.group_id, f.kind, f.check_id, f.rule_id, f.severity, f.capability, f.decision, f.reason, f.deciding_rule,
+				f.confidence, k.cause_id, f.message, ?, f.matrix_line, f.matrix_ref, f.flags
+			FROM rules_fxg f ` + causeOf("f"), []any{r.snap.ID, r.runID, file, r.snap.ID, r.runID, file}},
+		{"writing findings", `INSERT INTO finding_rows
+			SELECT f.finding_id, ?, f.keep_id, f.user_id, f.content_type, f.content_id, f.waiver_id, f.waiver_until, f.waiver_expired
+			FROM rules_finding f WHERE f.keep_id IS NOT NULL`, []any{r.snap.ID}},
+		{"writing findings", `INSERT INTO finding_rows
+			SELECT f.finding_id, ?, g.group_id, f.user_id, f.content_type, f.content_id, f.waiver_id, f.waiver_until, f.waiver_expired
+			FROM rules_finding f JOIN rules_fxg g USING (finding_id) WHERE f.keep_id IS NULL`, []any{r.snap.ID}},
+		// Kept answers whose every row a user grantee settled, or that no
+		// user holds, leave no group behind.
+		{"writing finding groups", `DELETE FROM finding_groups WHERE snapshot_id = ?
+			AND group_id NOT IN (SELECT DISTINCT group_id FROM finding_rows WHERE snapshot_id = ?)`, []any{r.snap.ID, r.snap.ID}},
+		{"writing finding names", `INSERT INTO finding_users SELECT ?, id, name FROM users`, []any{r.snap.ID}},
+		{"writing finding names", `INSERT INTO finding_items SELECT ?, content_type, content_id, name, project_path FROM content`, []any{r.snap.ID}},
 		{"writing finding_causes", `INSERT INTO finding_causes SELECT cause_id, kind, rule_id, check_id, severity, description, grantee,
 			item_count, user_count, finding_count, capability, reason, violations, needs_review, waived, ?, ? FROM rules_cause`,
 			[]any{r.snap.ID, r.runID}},
@@ -996,7 +1029,10 @@ func (r *run) persist(ctx context.Context) error {
 	err := r.conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*), count(*) FILTER (WHERE status = 'violation'),
 			count(*) FILTER (WHERE status = 'needs_review'), count(*) FILTER (WHERE status = 'waived'),
 			count(*) FILTER (WHERE status <> 'waived' AND %s <= %d)
-		FROM findings WHERE snapshot_id = ?`, severityRankSQL("severity"), gate), r.snap.ID).
+		FROM (SELECT CASE WHEN r.waiver_id IS NOT NULL AND NOT coalesce(r.waiver_expired, false) THEN 'waived'
+				WHEN g.confidence = 'U' THEN 'needs_review' ELSE 'violation' END AS status, g.severity
+			FROM finding_rows r JOIN finding_groups g ON g.snapshot_id = r.snapshot_id AND g.group_id = r.group_id
+			WHERE r.snapshot_id = ?)`, severityRankSQL("severity"), gate), r.snap.ID).
 		Scan(&r.res.Findings, &r.res.Violations, &r.res.NeedsReview, &r.res.Waived, &r.res.Gated)
 	if err != nil {
 		return fmt.Errorf("counting findings: %w", err)
@@ -1013,7 +1049,7 @@ func (r *run) persist(ctx context.Context) error {
 	r.res.RunID, r.res.SnapshotID = r.runID, r.snap.ID
 	r.conn.ExecContext(ctx, `DROP VIEW IF EXISTS rules_finding`)
 	for _, t := range []string{"rules_rule", "rules_cap", "rules_user_raw", "rules_user", "rules_grantee", "rules_item", "rules_fx", "rules_dx",
-		"rules_da", "rules_ue", "rules_ukey", "rules_waiver", "rules_wspec", "rules_wgen", "rules_wused", "rules_cause"} {
+		"rules_da", "rules_fxg", "rules_ue", "rules_ukey", "rules_waiver", "rules_wspec", "rules_wgen", "rules_wused", "rules_cause"} {
 		r.conn.ExecContext(ctx, `DROP TABLE IF EXISTS `+t)
 	}
 	return nil

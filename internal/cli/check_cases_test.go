@@ -140,7 +140,7 @@ func findingsCSV(t *testing.T, dbPath string) (string, bool) {
 	}
 	defer db.Close()
 	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM duckdb_tables() WHERE table_name = 'findings'`).Scan(&n); err != nil || n == 0 {
+	if err := db.QueryRow(`SELECT count(*) FROM duckdb_views() WHERE view_name = 'findings'`).Scan(&n); err != nil || n == 0 {
 		return "", false
 	}
 	rs, err := db.Query(`SELECT kind, coalesce(rule_id, check_id) AS rule_or_check, severity, status, user_name, content_type,
