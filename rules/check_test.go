@@ -333,3 +333,39 @@ func TestEscapeGlob(t *testing.T) {
 		}
 	}
 }
+
+// TestMigratesFindingsTable: a findings table written by an earlier release
+// (one wide row per finding) becomes rows of the findings view, values and
+// status unchanged, and the check's own snapshot is written beside them.
+func TestMigratesFindingsTable(t *testing.T) {
+	db := demoDB(t)
+	exec(t, db.SQL(), `CREATE TABLE findings(
+		finding_id VARCHAR, kind VARCHAR, check_id VARCHAR, rule_id VARCHAR, severity VARCHAR, status VARCHAR,
+		user_id VARCHAR, user_name VARCHAR, content_type VARCHAR, content_id VARCHAR, content_name VARCHAR,
+		project_path VARCHAR, capability VARCHAR, decision VARCHAR, reason VARCHAR, deciding_rule VARCHAR,
+		waiver_id VARCHAR, waiver_until DATE, confidence VARCHAR, cause_id VARCHAR, message VARCHAR,
+		snapshot_id VARCHAR, matrix_file VARCHAR, matrix_line INTEGER,
+		matrix_ref VARCHAR, flags VARCHAR[], run_id VARCHAR)`)
+	old := `('f1', 'excess', NULL, 'r1', 'high', 'violation', 'u1', 'Ana', 'workbook', 'w1', 'Pipeline', 'Sales', 'Read', 'allow',
+			'GROUP_ALLOW', 'wb:w1 group:g1 Allow', 'w9', DATE '2026-01-31', 'D', 'c1',
+			'holds Read (GROUP_ALLOW) but no rule expects it (waiver w9 expired 2026-01-31)', 'old-snap', 'm.yaml', 12, 'm.yaml:12',
+			['DIRECT_DATA_API'], 'run0'),
+		('f2', 'hygiene', 'deny_rules', NULL, 'low', 'needs_review', NULL, NULL, 'project', 'p1', 'Sales', 'Sales', NULL, NULL,
+			NULL, 'group:g1', NULL, NULL, 'U', 'c2', 'a Deny rule', 'old-snap', 'm.yaml', NULL, NULL, NULL, 'run0')`
+	exec(t, db.SQL(), `INSERT INTO findings VALUES `+old)
+	want := rows(t, db.SQL(), `SELECT * REPLACE (array_to_string(flags, ',') AS flags) FROM findings ORDER BY finding_id`)
+	m, err := ParseYAML("matrix.yaml", demo.Matrix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Check(context.Background(), db.SQL(), m, Options{Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	got := rows(t, db.SQL(), `SELECT * REPLACE (array_to_string(flags, ',') AS flags) FROM findings WHERE snapshot_id = 'old-snap' ORDER BY finding_id`)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("migrated findings differ (-before +after):\n%s", diff)
+	}
+	if n := rows(t, db.SQL(), `SELECT count(*) FROM findings WHERE snapshot_id <> 'old-snap'`); n[0][0] == "0" {
+		t.Errorf("the check wrote no findings of its own beside the migrated ones")
+	}
+}

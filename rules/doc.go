@@ -164,7 +164,7 @@
 // run_id ties the rows of one run together. The first columns of each are
 // the docs/contracts.md contract; the rest are additions.
 //
-// findings — one row per finding:
+// findings — one row per finding (a view; see "How findings are stored"):
 //
 //	finding_id     stable id: a hash of snapshot, kind, rule/check, user, item, capability (and, for
 //	               hygiene, the message), the same across runs and matrix forms
@@ -193,6 +193,18 @@
 //	matrix_ref     the same as text: "matrix.yaml:12", "matrix.xlsx:Rules!5"
 //	flags          drift: the decision's flags (DIRECT_DATA_API, ...)
 //	run_id         the run
+//
+// How findings are stored: a check of a big site can find tens of millions
+// of rows (21 million on the L preset with a 200-rule matrix), almost all
+// of them users × items of a few thousand class-level answers. So findings
+// is a view joining finding_rows (finding_id, snapshot_id, group_id,
+// user_id, content_type, content_id, waiver_id, waiver_until,
+// waiver_expired: what differs per row) with finding_groups (snapshot_id,
+// run_id, group_id and the other columns: what a group's rows share) and
+// the snapshot's names (finding_users: user_id, user_name; finding_items:
+// content_type, content_id, content_name, project_path). Query the view;
+// the tables are its storage. A findings table written by an earlier
+// release is moved into them on the next check.
 //
 // finding_causes — findings grouped by what caused them: for drift, per
 // (kind, rule, capability, grantee of the deciding rule — or the position,

@@ -42,7 +42,11 @@ func TestCheckLarge(t *testing.T) {
 	}
 	path := filepath.Join(dir, "audit.duckdb")
 	os.Remove(path)
-	db, err := model.OpenWith(ctx, path, model.Options{Threads: 2, MemoryLimit: "4GB"})
+	mem := os.Getenv("TABAUDIT_MEMORY")
+	if mem == "" {
+		mem = "2GB" // the CLI default of tabaudit check
+	}
+	db, err := model.OpenWith(ctx, path, model.Options{Threads: 2, MemoryLimit: mem})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ matrix error (every problem is listed with file:line and a code), 3 incomplete s
 	cmd.Flags().StringVar(&opts.Out, "out", "", "with --init: file to write (.yaml, .csv or .xlsx; default stdout as YAML)")
 	cmd.Flags().StringVar(&opts.Snapshot, "snapshot", "", "snapshot id to check (default: the most recent in the database)")
 	cmd.Flags().BoolVar(&opts.AllowIncomplete, "allow-incomplete", false, "check a snapshot whose manifest says incomplete")
-	cmd.Flags().StringVar(&opts.MemoryLimit, "memory-limit", "4GB", "DuckDB memory limit for the check; beyond it DuckDB spills to disk")
+	cmd.Flags().StringVar(&opts.MemoryLimit, "memory-limit", "2GB", "DuckDB memory limit for the check; beyond it DuckDB spills to disk (the process peaks about 1.5 GB above it)")
 	cmd.Flags().StringVar(&opts.MaxTemp, "max-temp", "8GB", "largest spill to disk before the check fails (protects the disk)")
 	cmd.Flags().StringArrayVar(&opts.Hygiene, "hygiene", nil, "switch or tune a hygiene check: NAME=off|on|SEVERITY, NAME.days=N, NAME.max=N, all=off (repeatable)")
 	return cmd
