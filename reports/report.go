@@ -34,6 +34,12 @@ const (
 // counted and stated, and written whole to CSV when CSV is asked for.
 const DefaultAccessRows = 1_000_000
 
+// DefaultFindingRows caps "Findings" in the workbook: a check of a large site
+// can find tens of millions of rows (21 million on the L preset), which no
+// workbook can usefully hold. The first rows by severity are kept; the rest
+// are counted and stated, and written whole to CSV and JSON when asked for.
+const DefaultFindingRows = 1_000_000
+
 // DefaultAccessPairs bounds the users × items "Access by user" expands (one
 // row per user and item: 95M pairs on an M site). Past the budget it covers
 // the first users by name (all their items) and the Summary says how many of
@@ -78,6 +84,9 @@ type Options struct {
 	// AccessRows caps "Access by user" in the workbook (0: DefaultAccessRows,
 	// negative: no cap, the sheet is split instead).
 	AccessRows int64
+	// FindingRows caps "Findings" in the workbook (0: DefaultFindingRows,
+	// negative: no cap, the sheet is split instead).
+	FindingRows int64
 	// AccessPairs is the user × item budget of "Access by user"
 	// (0: DefaultAccessPairs, negative: no budget).
 	AccessPairs int64
@@ -112,6 +121,9 @@ func (o *Options) defaults() error {
 	}
 	if o.AccessRows == 0 {
 		o.AccessRows = DefaultAccessRows
+	}
+	if o.FindingRows == 0 {
+		o.FindingRows = DefaultFindingRows
 	}
 	if o.AccessPairs == 0 {
 		o.AccessPairs = DefaultAccessPairs
@@ -214,6 +226,15 @@ func (r *reportRun) run() error {
 		if r.want(FormatMD) {
 			top = &topSink{n: r.opts.TopFindings}
 			extra = append(extra, top)
+		}
+		if r.opts.FindingRows > 0 {
+			sec.XLSXCap = r.opts.FindingRows
+			// Only the workbook and the Markdown's top rows read them: the
+			// rows past the cap are counted, not read.
+			if !r.want(FormatCSV) && !r.want(FormatJSON) && int64(r.opts.TopFindings) <= r.opts.FindingRows {
+				sec.Limit = r.opts.FindingRows
+			}
+			sec.Note = strings.TrimSpace(sec.Note + fmt.Sprintf(" The workbook holds at most %d findings, the most severe first.", r.opts.FindingRows))
 		}
 		if err := r.section(sec, extra...); err != nil {
 			return err

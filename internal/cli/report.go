@@ -20,6 +20,7 @@ type reportOptions struct {
 	Formats     string
 	Snapshot    string
 	AccessRows  int64
+	FindingRows int64
 	AccessPairs int64
 	MemoryLimit string
 }
@@ -38,7 +39,8 @@ Other formats share the workbook's file stem: --out report.xlsx --format xlsx,cs
 report.xlsx, report-<section>.csv, report.json (schema reports/schema/findings.v1.json) and report.md.
 
 Nothing is cut silently: a sheet past Excel's 1,048,576 rows is split into numbered sheets, and
-"Access by user" is capped at --access-rows rows in the workbook (all rows go to CSV), and it
+"Findings" is capped at --finding-rows rows in the workbook, the most severe first, and
+"Access by user" at --access-rows rows (all rows go to CSV and JSON); "Access by user"
 expands at most --access-pairs user × item pairs: past that it covers the first users by name.
 "Access by content" counts users per item without expanding them and always covers every item.
 The Summary states every split, cap and coverage. Names from Tableau are written as text, never as formulas; CSV and
@@ -57,6 +59,7 @@ Markdown prefix values starting with = + - @ TAB CR or LF with an apostrophe.`,
 	cmd.Flags().Int64Var(&opts.AccessPairs, "access-pairs", reports.DefaultAccessPairs, "budget of user × item pairs \"Access by user\" expands; past it the sheet covers the first users by name (stated); 0 = no budget")
 	cmd.Flags().StringVar(&opts.MemoryLimit, "memory-limit", defaultReportMemory, "DuckDB memory limit while reporting (e.g. 512MB, 2GB); past it DuckDB spills to <db>.tmp")
 	cmd.Flags().Int64Var(&opts.AccessRows, "access-rows", reports.DefaultAccessRows, "most rows of \"Access by user\" in the workbook; 0 = no cap (split over sheets)")
+	cmd.Flags().Int64Var(&opts.FindingRows, "finding-rows", reports.DefaultFindingRows, "most rows of \"Findings\" in the workbook, the most severe first; 0 = no cap (split over sheets)")
 	return cmd
 }
 
@@ -77,12 +80,16 @@ func reportRun(ctx context.Context, f *Factory, opts *reportOptions, cmdline str
 	if access == 0 {
 		access = -1
 	}
+	findingRows := opts.FindingRows
+	if findingRows == 0 {
+		findingRows = -1
+	}
 	pairs := opts.AccessPairs
 	if pairs == 0 {
 		pairs = -1
 	}
 	res, err := reports.Write(ctx, db, reports.Options{
-		Out: opts.Out, Formats: formats, SnapshotID: opts.Snapshot, AccessRows: access, AccessPairs: pairs,
+		Out: opts.Out, Formats: formats, SnapshotID: opts.Snapshot, AccessRows: access, FindingRows: findingRows, AccessPairs: pairs,
 		ToolVersion: f.Version, CommandLine: cmdline, Now: f.Now, Logger: f.Logger,
 	})
 	if errors.Is(err, reports.ErrInput) {
