@@ -153,6 +153,9 @@ func Diff(ctx context.Context, db *sql.DB, from, to DiffSide, opts DiffOptions) 
 	if opts.Out == "" {
 		return nil, fmt.Errorf("%w: no output path", ErrInput)
 	}
+	if err := outDir(opts.Out); err != nil {
+		return nil, err
+	}
 	if len(opts.Formats) == 0 {
 		opts.Formats = []string{FormatXLSX}
 	}

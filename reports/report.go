@@ -140,6 +140,22 @@ func (o *Options) defaults() error {
 	return nil
 }
 
+// outDir creates the folder the report goes to (--out q4/report.xlsx), before
+// any work, so that a missing or unwritable folder fails at once rather than
+// after the report is built.
+func outDir(out string) error {
+	dir := filepath.Dir(out)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating the report folder %s: %w", dir, err)
+	}
+	probe, err := os.CreateTemp(dir, ".tabaudit-write-test-*")
+	if err != nil {
+		return fmt.Errorf("report folder %s is not writable: %w", dir, err)
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
+}
+
 // stem is the output path without the workbook extension.
 func stem(out string) string {
 	if ext := filepath.Ext(out); strings.EqualFold(ext, ".xlsx") || strings.EqualFold(ext, ".csv") ||
@@ -152,6 +168,9 @@ func stem(out string) string {
 // Write writes the audit report of the model in db.
 func Write(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
 	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	if err := outDir(opts.Out); err != nil {
 		return nil, err
 	}
 	cat, err := loadCatalog(ctx, db)

@@ -533,3 +533,59 @@ func TestAccessPairBudget(t *testing.T) {
 		t.Errorf("Summary line = %q, want no coverage note on Access by content", where)
 	}
 }
+
+// Findings past --finding-rows stay out of the workbook, the most severe
+// first in it; the Summary says so and CSV and JSON hold every one.
+func TestFindingsCap(t *testing.T) {
+	for _, formats := range [][]string{{"xlsx"}, {"xlsx", "csv", "json"}} {
+		res, dir := writeReport(t, true, func(o *Options) { o.Formats = formats; o.FindingRows = 3 })
+		var st SectionStats
+		for _, s := range res.Sections {
+			if s.Key == "findings" {
+				st = s
+			}
+		}
+		if !st.Capped || st.XLSXRows != 3 || st.Rows != 9 {
+			t.Errorf("%v: findings stats = %+v, want 3 of 9 rows, capped", formats, st)
+		}
+		f := openXLSX(t, filepath.Join(dir, "report.xlsx"))
+		rows, _ := f.GetRows("Findings")
+		if len(rows) != 4 || rows[1][22] != "f-x1" {
+			t.Errorf("%v: Findings sheet = %d rows, first %q; want header + 3, the critical one first", formats, len(rows), rows[1])
+		}
+		where := findRow(t, f, "Summary", st.Title)
+		want := "CAPPED: the workbook shows the first 3 of 9 rows; write the report with --format csv to get all rows"
+		if len(formats) > 1 {
+			want = "CAPPED: the workbook shows the first 3 of 9 rows; all rows are in report-findings.csv"
+			b, err := os.ReadFile(filepath.Join(dir, "report-findings.csv"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := bytes.Count(b, []byte("\n")); n != 10 {
+				t.Errorf("findings CSV has %d lines, want 9 rows + header", n)
+			}
+		}
+		if !strings.Contains(where[len(where)-1], want) {
+			t.Errorf("%v: Summary line = %q, want it to contain %q", formats, where, want)
+		}
+	}
+}
+
+// The report's folder is created before any work; one that cannot be
+// written fails at once, naming it.
+func TestOutFolder(t *testing.T) {
+	res, dir := writeReport(t, true, func(o *Options) { o.Out = filepath.Join(filepath.Dir(o.Out), "q4", "audit", "report.xlsx") })
+	if _, err := os.Stat(filepath.Join(dir, "q4", "audit", "report.xlsx")); err != nil || len(res.Files) == 0 {
+		t.Errorf("report in a new folder: %v (files %v)", err, res.Files)
+	}
+	db := openDB(t)
+	buildFixture(t, db, true)
+	blocker := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Write(context.Background(), db, Options{Out: filepath.Join(blocker, "report.xlsx"), Now: fixedNow})
+	if err == nil || !strings.Contains(err.Error(), blocker) {
+		t.Errorf("report under a file: err = %v, want one naming %s", err, blocker)
+	}
+}
