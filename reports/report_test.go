@@ -537,6 +537,7 @@ func TestAccessPairBudget(t *testing.T) {
 // Findings past --finding-rows stay out of the workbook, the most severe
 // first in it; the Summary says so and CSV and JSON hold every one.
 func TestFindingsCap(t *testing.T) {
+	var sheets [][][]string
 	for _, formats := range [][]string{{"xlsx"}, {"xlsx", "csv", "json"}} {
 		res, dir := writeReport(t, true, func(o *Options) { o.Formats = formats; o.FindingRows = 3 })
 		var st SectionStats
@@ -550,6 +551,7 @@ func TestFindingsCap(t *testing.T) {
 		}
 		f := openXLSX(t, filepath.Join(dir, "report.xlsx"))
 		rows, _ := f.GetRows("Findings")
+		sheets = append(sheets, rows)
 		if len(rows) != 4 || rows[1][22] != "f-x1" {
 			t.Errorf("%v: Findings sheet = %d rows, first %q; want header + 3, the critical one first", formats, len(rows), rows[1])
 		}
@@ -568,6 +570,11 @@ func TestFindingsCap(t *testing.T) {
 		if !strings.Contains(where[len(where)-1], want) {
 			t.Errorf("%v: Summary line = %q, want it to contain %q", formats, where, want)
 		}
+	}
+	// Read capped (counted per prefix, only the first prefixes sorted) or
+	// whole, the workbook shows the same first rows.
+	if diff := cmp.Diff(sheets[1], sheets[0]); diff != "" {
+		t.Errorf("capped read differs from the whole read (-whole +capped):\n%s", diff)
 	}
 }
 

@@ -183,11 +183,12 @@ func sortedQuery(ctx context.Context, db *sql.DB, what, q, order string, args ..
 // all, so a capped sheet states the true total without the database
 // materialising rows nobody will read.
 func sortedQueryLimit(ctx context.Context, db *sql.DB, what, q, order string, limit int64, args ...any) (*sortedRows, error) {
-	return sortedQueryPrepared(ctx, db, what, q, order, limit, nil, args...)
+	return sortedQueryPrepared(ctx, db, what, q, order, limit, nil, nil, args...)
 }
 
 // sortedQueryPrepared runs prepare on the query's connection first.
-func sortedQueryPrepared(ctx context.Context, db *sql.DB, what, q, order string, limit int64, prepare func(context.Context, *sql.Conn) error, args ...any) (*sortedRows, error) {
+func sortedQueryPrepared(ctx context.Context, db *sql.DB, what, q, order string, limit int64, prefix []string,
+	prepare func(context.Context, *sql.Conn) error, args ...any) (*sortedRows, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("querying %s: %w", what, err)
@@ -204,7 +205,15 @@ func sortedQueryPrepared(ctx context.Context, db *sql.DB, what, q, order string,
 		over = "ORDER BY " + order
 	}
 	src := q
-	if limit > 0 {
+	if limit > 0 && len(prefix) > 0 {
+		where, all, err := prefixFilter(ctx, conn, q, prefix, limit, args...)
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("counting %s: %w", what, err)
+		}
+		s.all = all
+		src = fmt.Sprintf("SELECT * FROM (%s) WHERE %s %s LIMIT %d", q, where, over, limit)
+	} else if limit > 0 {
 		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM ("+q+")", args...).Scan(&s.all); err != nil {
 			conn.Close()
 			return nil, fmt.Errorf("counting %s: %w", what, err)
@@ -295,4 +304,52 @@ func (s *sortedRows) close() error {
 		err = cerr
 	}
 	return err
+}
+
+// prefixFilter counts q's rows per value of the prefix terms, in their
+// order, and returns a condition keeping the prefixes the first limit rows
+// fall in, with the count of all rows.
+func prefixFilter(ctx context.Context, conn *sql.Conn, q string, prefix []string, limit int64, args ...any) (string, int64, error) {
+	keys := make([]string, len(prefix))
+	orders := make([]string, len(prefix))
+	for i, p := range prefix {
+		// A term is an expression (a column or a CASE) and maybe a direction.
+		expr, dir := p, ""
+		if !strings.HasPrefix(p, "CASE") {
+			f := strings.Fields(p)
+			expr, dir = f[0], strings.Join(f[1:], " ")
+		}
+		keys[i] = expr
+		orders[i] = strings.TrimSpace("any_value(" + expr + ") " + dir)
+	}
+	// A hash of the prefix (NULLs included): a collision can only keep a
+	// group too many, never lose a row, since the kept rows are then sorted
+	// and cut exactly.
+	key := "hash(" + strings.Join(keys, ", ") + ")"
+	rs, err := conn.QueryContext(ctx, fmt.Sprintf("SELECT %s AS k, count(*) AS n FROM (%s) GROUP BY ALL ORDER BY %s",
+		key, q, strings.Join(orders, ", ")), args...)
+	if err != nil {
+		return "", 0, err
+	}
+	defer rs.Close()
+	var all int64
+	var kept []string
+	for rs.Next() {
+		var k uint64
+		var n int64
+		if err := rs.Scan(&k, &n); err != nil {
+			return "", 0, err
+		}
+		if all < limit {
+			kept = append(kept, strconv.FormatUint(k, 10))
+		}
+		all += n
+	}
+	if err := rs.Err(); err != nil {
+		return "", 0, err
+	}
+	if len(kept) == 0 {
+		return "false", all, nil
+	}
+	return key + " IN (" + strings.Join(kept, ", ") + ")", all, nil
 }

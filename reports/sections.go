@@ -68,8 +68,18 @@ func findingsSection(cat catalog) section {
 	if cat.hasColumn("findings", "severity") {
 		order = append([]string{severityRank}, order...)
 	}
+	n := 3 // status, rule_id, check_id: coarse terms a capped read can skip whole groups by
+	if cat.hasColumn("findings", "severity") {
+		n = 4
+	}
+	var prefix []string
+	for _, t := range order[:n] {
+		if o := orderBy(cat, "findings", t); o != "" {
+			prefix = append(prefix, o)
+		}
+	}
 	return section{Key: "findings", Sheet: "Findings", Title: "Findings (one row per finding)", Query: q,
-		Order: orderBy(cat, "findings", order...), SeverityCol: "severity"}
+		Order: orderBy(cat, "findings", order...), Prefix: prefix, SeverityCol: "severity"}
 }
 
 func causesSection(cat catalog) section {
