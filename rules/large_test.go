@@ -92,6 +92,63 @@ func TestCheckLarge(t *testing.T) {
 	if d > 60*time.Second {
 		t.Errorf("check took %v, budget 60 s", d)
 	}
+	driftBaseline(t, db, m, preset)
+}
+
+// driftBaseline times the drift stage both ways side by side: at class
+// level (drift) and user by user (driftByUsers, the previous release's, the
+// baseline). On L the baseline does not fit in memory (85 million allowed
+// and 85 million expected triples in scope), so it runs on S and M only
+// unless TABAUDIT_BASELINE=1.
+func driftBaseline(t *testing.T, db *model.DB, m *Matrix, preset string) {
+	if preset == "L" && os.Getenv("TABAUDIT_BASELINE") != "1" {
+		t.Logf("drift baseline (user level) skipped on L: it exhausts a 4 GB DuckDB limit there (TABAUDIT_BASELINE=1 tries)")
+		return
+	}
+	ctx := context.Background()
+	conn, err := db.SQL().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	snap, err := ResolveSnapshot(ctx, conn, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := loadNames(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var took [2]time.Duration
+	var rows [2]int64
+	for i, drift := range []func(*run, context.Context) error{(*run).drift, (*run).driftByUsers} {
+		r := &run{conn: conn, m: m, n: n, opts: Options{Now: site.SyntheticNow()}, snap: snap, log: slog.New(slog.DiscardHandler),
+			hygiene: resolveHygiene(m.Hygiene, nil)}
+		if err := r.loadPolicy(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now()
+		if err := drift(r, ctx); err != nil {
+			t.Fatalf("drift %d: %v", i, err)
+		}
+		from := "rules_fx"
+		if i == 0 {
+			if err := r.applyWaivers(ctx); err != nil {
+				t.Fatal(err)
+			}
+			from = "rules_finding"
+		}
+		took[i] = time.Since(t0)
+		if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM `+from).Scan(&rows[i]); err != nil {
+			t.Fatal(err)
+		}
+		conn.ExecContext(ctx, `DROP VIEW IF EXISTS rules_finding`)
+	}
+	t.Logf("drift on %s: class level %v, user level (baseline) %v: %.1fx faster; %d and %d findings",
+		preset, took[0].Round(time.Millisecond), took[1].Round(time.Millisecond), took[1].Seconds()/took[0].Seconds(), rows[0], rows[1])
+	if rows[0] != rows[1] {
+		t.Errorf("class level found %d drift findings, user level %d", rows[0], rows[1])
+	}
 }
 
 // largeMatrix writes rules the way a business would for a big site: per
