@@ -637,22 +637,7 @@ func countStmts(dst, decision string) []struct{ what, q string } {
 				JOIN xa_cres r ON r.ctx_key = x.ctx_key AND r.sigm_id = c.sigm_id AND r.profile_id = c.profile_id
 					AND (r.pos_id = 0 OR r.pos_id = c.pos_id)
 
-			) GROUP BY ALL), moved AS (
-				-- a pair with personal facts leaves its class-level answer ...
-				SELECT e.content_type, e.content_id, s.capability, r.decision, r.reason, -1 AS n
-				FROM xa_exc e JOIN xa_sel s ON s.content_type = e.content_type AND s.content_id = e.content_id
-				JOIN xa_ctxg x ON x.ctx_key = e.ctx_key
-				LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = e.class_id
-				LEFT JOIN xa_pclass p ON p.project_id = x.pos_project AND p.class_id = e.class_id
-				LEFT JOIN xa_puser q ON q.project_id = x.pos_project AND q.user_id = e.user_id
-				JOIN xa_cres r ON r.sigm_id = coalesce(g.sigm_id, 0) AND r.pos_id = coalesce(q.pos_id, p.pos_id, 0) AND r.profile_id = e.profile_id
-					AND r.ctx_key = e.ctx_key AND r.capability = s.capability
-				UNION ALL
-				-- ... for its own
-				SELECT e.content_type, e.content_id, s.capability, r.decision, r.reason, 1
-				FROM xa_exc e JOIN xa_sel s ON s.content_type = e.content_type AND s.content_id = e.content_id
-				JOIN xa_eres r ON r.gkey = e.gkey AND r.capability = s.capability
-			)
+			) GROUP BY ALL), moved AS (` + movedSQL("e.content_type, e.content_id") + `)
 			SELECT content_type, content_id, capability, decision, reason, sum(n)::BIGINT AS users
 			FROM (SELECT s.content_type, s.content_id, s.capability, c.decision, c.reason, c.n
 				FROM xa_sel s JOIN xa_item i USING (content_type, content_id)
@@ -661,6 +646,25 @@ func countStmts(dst, decision string) []struct{ what, q string } {
 			WHERE ` + decision + `
 			GROUP BY ALL HAVING sum(n) > 0`},
 	}
+}
+
+// movedSQL is what the pairs with personal facts change in a count: each
+// leaves its class-level answer (-1) for its own (+1); key names the pair's
+// columns the count is grouped by.
+func movedSQL(key string) string {
+	return `
+		SELECT ` + key + `, s.capability, r.decision, r.reason, -1 AS n
+		FROM xa_exc e JOIN xa_sel s ON s.content_type = e.content_type AND s.content_id = e.content_id
+		JOIN xa_ctxg x ON x.ctx_key = e.ctx_key
+		LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = e.class_id
+		LEFT JOIN xa_pclass p ON p.project_id = x.pos_project AND p.class_id = e.class_id
+		LEFT JOIN xa_puser q ON q.project_id = x.pos_project AND q.user_id = e.user_id
+		JOIN xa_cres r ON r.sigm_id = coalesce(g.sigm_id, 0) AND r.pos_id = coalesce(q.pos_id, p.pos_id, 0) AND r.profile_id = e.profile_id
+			AND r.ctx_key = e.ctx_key AND r.capability = s.capability
+		UNION ALL
+		SELECT ` + key + `, s.capability, r.decision, r.reason, 1
+		FROM xa_exc e JOIN xa_sel s ON s.content_type = e.content_type AND s.content_id = e.content_id
+		JOIN xa_eres r ON r.gkey = e.gkey AND r.capability = s.capability`
 }
 
 // countPerUserStmts count items per user, capability, decision and reason
@@ -732,21 +736,7 @@ func countPerUserStmts(dst, decision string) []struct{ what, q string } {
 				JOIN xa_cres r ON r.ctx_key = x.ctx_key AND r.sigm_id = coalesce(gc.sigm_id, 0) AND r.profile_id = u.profile_id
 					AND (r.pos_id = q.pos_id OR r.pos_id = coalesce(cp.pos_id, 0)) AND q.pos_id <> coalesce(cp.pos_id, 0)
 				JOIN xa_nx nx ON nx.ctx_key = r.ctx_key AND nx.capability = r.capability),
-			moved AS (
-				-- a pair with personal facts leaves its class-level answer ...
-				SELECT e.user_id, s.capability, r.decision, r.reason, -1 AS n
-				FROM xa_exc e JOIN xa_sel s ON s.content_type = e.content_type AND s.content_id = e.content_id
-				JOIN xa_ctxg x ON x.ctx_key = e.ctx_key
-				LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = e.class_id
-				LEFT JOIN xa_pclass p ON p.project_id = x.pos_project AND p.class_id = e.class_id
-				LEFT JOIN xa_puser q ON q.project_id = x.pos_project AND q.user_id = e.user_id
-				JOIN xa_cres r ON r.sigm_id = coalesce(g.sigm_id, 0) AND r.pos_id = coalesce(q.pos_id, p.pos_id, 0) AND r.profile_id = e.profile_id
-					AND r.ctx_key = e.ctx_key AND r.capability = s.capability
-				UNION ALL
-				-- ... for its own
-				SELECT e.user_id, s.capability, r.decision, r.reason, 1
-				FROM xa_exc e JOIN xa_sel s ON s.content_type = e.content_type AND s.content_id = e.content_id
-				JOIN xa_eres r ON r.gkey = e.gkey AND r.capability = s.capability)
+			moved AS (` + movedSQL("e.user_id") + `)
 			SELECT r.user_id, u.user_name, r.capability, r.decision, r.reason, sum(r.n)::BIGINT AS items
 			FROM (SELECT u.user_id, k.capability, k.decision, k.reason, k.n FROM xa_upc u
 					JOIN xa_kp k ON k.class_id = u.class_id AND k.profile_id = u.profile_id

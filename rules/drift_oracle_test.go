@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tabaudit/tabaudit/extract/site"
 	"github.com/tabaudit/tabaudit/model"
@@ -174,19 +175,7 @@ func TestDriftMatchesOracle(t *testing.T) {
 		}
 		m := randomMatrix(t, ctx, conn, rand.New(rand.NewPCG(seed, 11)))
 		findings := func(drift func(*run, context.Context) error, from string) []string {
-			snap, err := ResolveSnapshot(ctx, conn, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			n, err := loadNames(ctx, conn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := &run{conn: conn, m: m, n: n, opts: Options{Now: now}, snap: snap, log: slog.New(slog.DiscardHandler),
-				hygiene: resolveHygiene(m.Hygiene, noHygiene())}
-			if err := r.loadPolicy(ctx); err != nil {
-				t.Fatal(err)
-			}
+			r := policyRun(t, conn, m, now, noHygiene())
 			if err := drift(r, ctx); err != nil {
 				t.Fatalf("seed %d: %v", seed, err)
 			}
@@ -226,6 +215,27 @@ func TestDriftMatchesOracle(t *testing.T) {
 		t.Errorf("only %d findings over %d sites: the random matrices test too little", total, *driftSites)
 	}
 	t.Logf("%d findings compared over %d sites", total, *driftSites)
+}
+
+// policyRun is a check run on conn with m's policy loaded, for tests that
+// drive the stages themselves.
+func policyRun(t *testing.T, conn *sql.Conn, m *Matrix, now time.Time, hygiene map[string]*HygieneSetting) *run {
+	t.Helper()
+	ctx := t.Context()
+	snap, err := ResolveSnapshot(ctx, conn, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := loadNames(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &run{conn: conn, m: m, n: n, opts: Options{Now: now}, snap: snap, log: slog.New(slog.DiscardHandler),
+		hygiene: resolveHygiene(m.Hygiene, hygiene)}
+	if err := r.loadPolicy(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func lines(t *testing.T, conn *sql.Conn, q string) []string {

@@ -111,22 +111,10 @@ func driftBaseline(t *testing.T, db *model.DB, m *Matrix, preset string) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	snap, err := ResolveSnapshot(ctx, conn, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := loadNames(ctx, conn)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var took [2]time.Duration
 	var rows [2]int64
 	for i, drift := range []func(*run, context.Context) error{(*run).drift, (*run).driftByUsers} {
-		r := &run{conn: conn, m: m, n: n, opts: Options{Now: site.SyntheticNow()}, snap: snap, log: slog.New(slog.DiscardHandler),
-			hygiene: resolveHygiene(m.Hygiene, nil)}
-		if err := r.loadPolicy(ctx); err != nil {
-			t.Fatal(err)
-		}
+		r := policyRun(t, conn, m, site.SyntheticNow(), nil)
 		t0 := time.Now()
 		if err := drift(r, ctx); err != nil {
 			t.Fatalf("drift %d: %v", i, err)
