@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -64,6 +65,9 @@ type sink interface {
 	close(st *SectionStats) error
 }
 
+// readBatch is how many rows the reader hands the writer at a time.
+const readBatch = 512
+
 // runSection streams the section's query once into every sink.
 func runSection(ctx context.Context, db *sql.DB, sec section, sinks ...sink) (SectionStats, error) {
 	st := SectionStats{Key: sec.Key, Sheet: sec.Sheet, Title: sec.Title, Note: sec.Note}
@@ -77,21 +81,53 @@ func runSection(ctx context.Context, db *sql.DB, sec section, sinks ...sink) (Se
 			return st, fmt.Errorf("writing %s: %w", sec.Title, err)
 		}
 	}
-	for {
-		vals, ok := it.next()
-		if !ok {
-			break
-		}
-		st.Rows++
-		for _, s := range sinks {
-			if err := s.row(vals); err != nil {
-				it.close()
-				return st, fmt.Errorf("writing %s: %w", sec.Title, err)
+	// Reading rows out of DuckDB and writing them (xlsx, CSV, JSON) each
+	// take a core on a big section: a goroutine reads batches of rows
+	// while this one writes the previous batch.
+	batches := make(chan [][]any, 4)
+	done := make(chan struct{})
+	go func() {
+		defer close(batches)
+		batch := make([][]any, 0, readBatch)
+		for {
+			vals, ok := it.next()
+			if ok {
+				batch = append(batch, slices.Clone(vals))
+			}
+			if len(batch) == readBatch || (!ok && len(batch) > 0) {
+				select {
+				case batches <- batch:
+				case <-done:
+					return
+				}
+				batch = make([][]any, 0, readBatch)
+			}
+			if !ok {
+				return
 			}
 		}
-		if st.Rows%65536 == 0 && ctx.Err() != nil {
-			it.close()
-			return st, ctx.Err()
+	}()
+	// stop ends the reader and waits for it, before the iterator closes.
+	stop := func() {
+		close(done)
+		for range batches {
+		}
+	}
+	for batch := range batches {
+		for _, vals := range batch {
+			st.Rows++
+			for _, s := range sinks {
+				if err := s.row(vals); err != nil {
+					stop()
+					it.close()
+					return st, fmt.Errorf("writing %s: %w", sec.Title, err)
+				}
+			}
+			if st.Rows%65536 == 0 && ctx.Err() != nil {
+				stop()
+				it.close()
+				return st, ctx.Err()
+			}
 		}
 	}
 	if err := it.close(); err != nil {

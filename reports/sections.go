@@ -107,7 +107,10 @@ FROM content_upstream_tables u JOIN exposure_capabilities k ON k.content_type = 
 const accessByContentSQL = `
 SELECT a.content_type, any_value(c.name) AS content_name, any_value(c.project_path) AS project_path, a.capability,
        CAST(sum(a.users) AS BIGINT) AS users_allowed,
-       string_agg(a.reason || ': ' || a.users, '; ' ORDER BY a.users DESC, a.reason) AS via, a.content_id
+       -- most users first; an ordered string_agg sorts per group and took
+       -- three times as long on 1.8 million groups (L)
+       array_to_string(list_transform(list_sort(list({'n': -a.users, 'r': a.reason})), lambda x: x.r || ': ' || (-x.n)), '; ') AS via,
+       a.content_id
 FROM r_access_counts a JOIN content c ON c.content_type = a.content_type AND c.content_id = a.content_id
 GROUP BY a.content_type, a.content_id, a.capability`
 
