@@ -66,11 +66,12 @@ type Cause struct {
 // policy_rules and policy_waivers, replacing the rows an earlier run left
 // for the same snapshot.
 //
-// The work is set-based: each rule's scope becomes an item set and its
-// grantees a user set (tables in DuckDB); missing access is the anti-join of
-// grantees × items × capabilities against allowed effective permissions,
-// excess the allowed permissions in scope minus those some rule expects, and
-// forbidden a semi-join. Nothing loops over users × items in Go.
+// The work is set-based and class-level: each rule's scope becomes an item
+// set and its grantees what decides membership (groups, site roles, All
+// Users, named users); effective access is compared with the rules per
+// class-level answer (see drift), and only the answers that are findings
+// are expanded to users. Nothing loops over users × items in Go, and
+// nothing expands the allowed access in scope per user.
 func Check(ctx context.Context, db *sql.DB, m *Matrix, opts Options) (*Result, error) {
 	if opts.FailOn != "" && opts.FailOn != "none" && SeverityRank(opts.FailOn) < 0 {
 		return nil, fmt.Errorf("fail-on %q: want one of %s or none", opts.FailOn, strings.Join(Severities, ", "))
