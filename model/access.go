@@ -457,11 +457,7 @@ func ExpandAccess(ctx context.Context, conn *sql.Conn, dst, items string, opts A
 			FROM xa_tuples t JOIN xa_upc u ON u.user_id = t.user_id
 			JOIN xa_item i ON i.content_type = t.content_type AND i.content_id = t.content_id
 			JOIN xa_ctxg x ON x.ctx_key = i.ctx_key
-			LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = u.class_id
-			LEFT JOIN xa_pclass p ON p.project_id = x.pos_project AND p.class_id = u.class_id
-			LEFT JOIN xa_puser q ON q.project_id = x.pos_project AND q.user_id = u.user_id
-			JOIN xa_cres r ON r.sigm_id = coalesce(g.sigm_id, 0) AND r.pos_id = coalesce(q.pos_id, p.pos_id, 0) AND r.profile_id = u.profile_id
-				AND r.ctx_key = i.ctx_key AND r.capability = t.capability
+			` + classAnswer("u", "i.ctx_key", "t.capability") + `
 			ANTI JOIN xa_exc e ON e.user_id = t.user_id AND e.content_type = t.content_type AND e.content_id = t.content_id
 			WHERE ` + decision + `
 			UNION ALL
@@ -648,6 +644,18 @@ func countStmts(dst, decision string) []struct{ what, q string } {
 	}
 }
 
+// classAnswer joins the class-level answer r of user u (a relation with
+// user_id, class_id and profile_id) on the context ctx of grantee-list row
+// x, for capability: its class's signature on the list, and its own
+// position on the context's project or else its class's.
+func classAnswer(u, ctx, capability string) string {
+	return `LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = ` + u + `.class_id
+		LEFT JOIN xa_pclass p ON p.project_id = x.pos_project AND p.class_id = ` + u + `.class_id
+		LEFT JOIN xa_puser q ON q.project_id = x.pos_project AND q.user_id = ` + u + `.user_id
+		JOIN xa_cres r ON r.sigm_id = coalesce(g.sigm_id, 0) AND r.pos_id = coalesce(q.pos_id, p.pos_id, 0)
+			AND r.profile_id = ` + u + `.profile_id AND r.ctx_key = ` + ctx + ` AND r.capability = ` + capability
+}
+
 // movedSQL is what the pairs with personal facts change in a count: each
 // leaves its class-level answer (-1) for its own (+1); key names the pair's
 // columns the count is grouped by.
@@ -656,11 +664,7 @@ func movedSQL(key string) string {
 		SELECT ` + key + `, s.capability, r.decision, r.reason, -1 AS n
 		FROM xa_exc e JOIN xa_sel s ON s.content_type = e.content_type AND s.content_id = e.content_id
 		JOIN xa_ctxg x ON x.ctx_key = e.ctx_key
-		LEFT JOIN xa_glclass g ON g.gl_id = x.gl_id AND g.class_id = e.class_id
-		LEFT JOIN xa_pclass p ON p.project_id = x.pos_project AND p.class_id = e.class_id
-		LEFT JOIN xa_puser q ON q.project_id = x.pos_project AND q.user_id = e.user_id
-		JOIN xa_cres r ON r.sigm_id = coalesce(g.sigm_id, 0) AND r.pos_id = coalesce(q.pos_id, p.pos_id, 0) AND r.profile_id = e.profile_id
-			AND r.ctx_key = e.ctx_key AND r.capability = s.capability
+		` + classAnswer("e", "e.ctx_key", "s.capability") + `
 		UNION ALL
 		SELECT ` + key + `, s.capability, r.decision, r.reason, 1
 		FROM xa_exc e JOIN xa_sel s ON s.content_type = e.content_type AND s.content_id = e.content_id
