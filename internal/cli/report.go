@@ -96,7 +96,7 @@ func reportRun(ctx context.Context, f *Factory, opts *reportOptions, cmdline str
 		return usageError(err)
 	}
 	if err != nil {
-		return err
+		return withMemoryHint(err, opts.MemoryLimit)
 	}
 	printReportResult(f, res.Files, res.Sections)
 	if res.Check == nil && res.Findings == 0 {
@@ -108,6 +108,17 @@ func reportRun(ctx context.Context, f *Factory, opts *reportOptions, cmdline str
 		fmt.Fprintf(f.IO.ErrOut, "warning: %s\n", res.Snapshot.Verdict)
 	}
 	return nil
+}
+
+// withMemoryHint says what to do when DuckDB ran out of the report's memory
+// limit: sorting every finding for CSV or JSON is what outgrows the default
+// on a large site (21 million findings on the L preset).
+func withMemoryHint(err error, limit string) error {
+	if !strings.Contains(err.Error(), "Out of Memory Error") {
+		return err
+	}
+	return fmt.Errorf("%w\n(DuckDB ran out of its --memory-limit %s: raise it, e.g. --memory-limit 4GB, "+
+		"or write only xlsx and md, which read the first --finding-rows findings and count the rest)", err, limit)
 }
 
 func printReportResult(f *Factory, files []string, sections []reports.SectionStats) {

@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,5 +79,16 @@ func TestReportAndDiffCommands(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, "diff", "--from", before, "--to", filepath.Join(dir, "nope")); code != ExitUsage || !strings.Contains(errOut, "nope") {
 		t.Errorf("missing side: exit %d, %q", code, errOut)
+	}
+}
+
+func TestWithMemoryHint(t *testing.T) {
+	oom := fmt.Errorf("querying Findings: %w", errors.New("Out of Memory Error: failed to pin block"))
+	if got := withMemoryHint(oom, "512MB").Error(); !strings.Contains(got, "--memory-limit 512MB: raise it") || !strings.HasPrefix(got, oom.Error()) {
+		t.Errorf("hint = %q", got)
+	}
+	other := errors.New("reading content: no such table")
+	if got := withMemoryHint(other, "512MB"); got != other {
+		t.Errorf("an error that is not DuckDB's out-of-memory got a hint: %v", got)
 	}
 }
