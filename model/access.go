@@ -56,12 +56,12 @@ type AccessOptions struct {
 	// dst expanded from that answer (an answer kept twice gives its users'
 	// rows twice, once per tag). xa_answers has one row per class-level or
 	// personal answer: ans_id, part, content_type, capability, decision,
-	// reason, and of the principal it answers for, groups (every group of
-	// its class the context's grantee list names, PartGroups included),
-	// site_role (as users.site_role has it) and admin. A caller whose
-	// question is about classes (a policy naming groups and site roles)
-	// so pays only for the rows it keeps. Not with Count or Tuples.
-	// xa_answers also carries deciding_rule, confidence and flags.
+	// reason, deciding_rule, confidence, flags, and of the principal it
+	// answers for, groups (at least every group of its class the context's
+	// grantee list names, PartGroups included), site_role (as
+	// users.site_role has it) and admin. A caller whose question is about
+	// classes (a policy naming groups and site roles) so pays only for the
+	// rows it keeps. Not with Count or Tuples.
 	Keep string
 	// KeepInto, with Keep, names a temporary table (replaced) that receives
 	// the kept answers: Keep's rows with a keep_id BIGINT column first. dst
