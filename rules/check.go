@@ -441,12 +441,11 @@ func (r *run) scopeSQL(rule *Rule, paths, itemNames []string) string {
 	return strings.Join(conds, " AND ")
 }
 
-// findingCols are the columns of the working table rules_fx (see
-// findingsView).
+// findingCols are the columns of the working table rules_fx, the findings
+// written one by one; the waiver and the cause are read in findingsView.
 const findingCols = `finding_id VARCHAR, kind VARCHAR, check_id VARCHAR, rule_id VARCHAR, severity VARCHAR,
 	user_id VARCHAR, content_type VARCHAR, content_id VARCHAR, capability VARCHAR, decision VARCHAR, reason VARCHAR,
-	deciding_rule VARCHAR, confidence VARCHAR, flags VARCHAR[], message VARCHAR, matrix_line INTEGER, matrix_ref VARCHAR,
-	waiver_id VARCHAR, waiver_until DATE, waiver_expired BOOLEAN, cause_key VARCHAR`
+	deciding_rule VARCHAR, confidence VARCHAR, flags VARCHAR[], message VARCHAR, matrix_line INTEGER, matrix_ref VARCHAR`
 
 // idExpr is a finding's stable id: a hash of what it is about, so the same
 // finding keeps its id across runs and matrix forms.
@@ -636,7 +635,7 @@ func (r *run) findingsView(ctx context.Context) error {
 		f AS (
 			SELECT `+idExpr(r.snap.ID, `''`)+` AS finding_id, * FROM d
 			UNION ALL BY NAME
-			SELECT * EXCLUDE (waiver_id, waiver_until, waiver_expired, cause_key), `+causeKeyExpr+` AS cause_key FROM rules_fx f)
+			SELECT *, `+causeKeyExpr+` AS cause_key FROM rules_fx f)
 		-- Of several waivers matching a finding, a valid one wins over an
 		-- expired one, and a capability-specific one over a general one.
 		SELECT f.*, CASE WHEN s.waiver_id IS NOT NULL AND (g.waiver_id IS NULL OR NOT (s.expired AND NOT g.expired)) THEN s.waiver_id ELSE g.waiver_id END AS waiver_id,
@@ -964,7 +963,7 @@ func (r *run) persist(ctx context.Context) error {
 		// row written one by one.
 		{"numbering findings", `CREATE OR REPLACE TEMP TABLE rules_fxg AS
 			SELECT (SELECT coalesce(max(keep_id), 0) FROM rules_da) + row_number() OVER (ORDER BY finding_id) AS group_id,
-				f.* EXCLUDE (cause_key), ` + causeKeyExpr + ` AS cause_key
+				f.*, ` + causeKeyExpr + ` AS cause_key
 			FROM rules_fx f`, nil},
 		{"writing finding groups", `INSERT INTO finding_groups
 			SELECT ?, ?, f.keep_id, f.kind, NULL, f.rule_id, f.severity, f.capability, f.decision, f.reason, f.deciding_rule, f.confidence,

@@ -76,20 +76,9 @@ func reportRun(ctx context.Context, f *Factory, opts *reportOptions, cmdline str
 	if err := setMemoryLimit(ctx, db, opts.MemoryLimit); err != nil {
 		return err
 	}
-	access := opts.AccessRows
-	if access == 0 {
-		access = -1
-	}
-	findingRows := opts.FindingRows
-	if findingRows == 0 {
-		findingRows = -1
-	}
-	pairs := opts.AccessPairs
-	if pairs == 0 {
-		pairs = -1
-	}
 	res, err := reports.Write(ctx, db, reports.Options{
-		Out: opts.Out, Formats: formats, SnapshotID: opts.Snapshot, AccessRows: access, FindingRows: findingRows, AccessPairs: pairs,
+		Out: opts.Out, Formats: formats, SnapshotID: opts.Snapshot,
+		AccessRows: noLimit(opts.AccessRows), FindingRows: noLimit(opts.FindingRows), AccessPairs: noLimit(opts.AccessPairs),
 		ToolVersion: f.Version, CommandLine: cmdline, Now: f.Now, Logger: f.Logger,
 	})
 	if errors.Is(err, reports.ErrInput) {
@@ -108,6 +97,15 @@ func reportRun(ctx context.Context, f *Factory, opts *reportOptions, cmdline str
 		fmt.Fprintf(f.IO.ErrOut, "warning: %s\n", res.Snapshot.Verdict)
 	}
 	return nil
+}
+
+// noLimit maps a flag's 0 ("no cap") to the negative reports.Options takes
+// for it, since 0 there means the default.
+func noLimit(n int64) int64 {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // withMemoryHint says what to do when DuckDB ran out of the report's memory
